@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 import numpy as np
+from langchain_core.embeddings import Embeddings
 
 from rag.settings import BUNDLED_MODEL, offline_environment
 
@@ -68,6 +69,20 @@ def _read_max_seq_length(path: str, default: int = 256) -> int:
     if config.is_file():
         return int(json.loads(config.read_text()).get("max_seq_length", default))
     return default
+
+
+def _declared_dimension(path: str) -> int | None:
+    """Output size from a sentence-transformers folder without loading it (None when unsure)."""
+    root = Path(path)
+    try:
+        modules = json.loads((root / "modules.json").read_text())
+        if any("Dense" in m.get("type", "") for m in modules):
+            return None
+        pooling = next(m for m in modules if m.get("type", "").endswith("Pooling"))
+        config = json.loads((root / pooling["path"] / "config.json").read_text())
+        return int(config["word_embedding_dimension"])
+    except (OSError, StopIteration, KeyError, ValueError):
+        return None
 
 
 class HFTokenCounter:
@@ -130,6 +145,10 @@ class SentenceTransformerEmbedder:
 
     @property
     def dimension(self) -> int:
+        if self._model is None:
+            declared = _declared_dimension(self._path)
+            if declared:
+                return declared  # read from the model files: listing documents needs no weights
         model = self.model
         getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
         return int(getter())
@@ -195,7 +214,7 @@ class MemoEmbedder:
         self._memo.clear()
 
 
-class LangChainEmbeddings:
+class LangChainEmbeddings(Embeddings):
     """Adapter from our Embedder to LangChain's Embeddings interface (used by langchain-chroma)."""
 
     def __init__(self, embedder: Embedder) -> None:

@@ -1,0 +1,76 @@
+"""The composition root: the one place that turns Settings into wired components.
+
+Constructors here are cheap; `DocQA.warm_up()` loads the embedding model explicitly, once. The CLI, the
+web UI, the benchmarks and the tests all build the app through `build_app`, so they run the same wiring.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from ingest.loaders import load_document
+from ingest.sentences import split_sentences
+
+from ingest.chunkers import build_chunkers
+from ingest.pipeline import Ingestor
+from rag.embeddings import HFTokenCounter, SentenceTransformerEmbedder
+from rag.settings import Settings, offline_environment
+from rag.store import ChunkStore, make_client
+
+
+@dataclass
+class DocQA:
+    """Holds the wired components; heavier ones are built on first use and then reused."""
+
+    settings: Settings
+
+    @cached_property
+    def counter(self) -> HFTokenCounter:
+        return HFTokenCounter(self.settings.embedding_model)
+
+    @cached_property
+    def embedder(self) -> SentenceTransformerEmbedder:
+        s = self.settings
+        return SentenceTransformerEmbedder(s.embedding_model, s.embedding_device, s.embedding_batch_size)
+
+    @cached_property
+    def chunkers(self) -> dict:
+        return build_chunkers(self.settings, self.counter)
+
+    @cached_property
+    def store(self) -> ChunkStore:
+        params = {s.value: c.params() for s, c in self.chunkers.items()}
+        return ChunkStore(
+            make_client(self.settings),
+            self.settings.collection,
+            self.embedder.name,
+            self.embedder.dimension,
+            params,
+        )
+
+    @cached_property
+    def ingestor(self) -> Ingestor:
+        s = self.settings
+        return Ingestor(
+            self.store,
+            self.embedder,
+            self.chunkers,
+            split_sentences,
+            load_document,
+            max_bytes=int(s.max_file_mb * 1024 * 1024),
+            max_pages=s.max_pages,
+            batch_size=s.embedding_batch_size,
+            store_batch_size=s.store_batch_size,
+        )
+
+    def warm_up(self) -> DocQA:
+        """Load the models now rather than on the first request."""
+        self.embedder.warm_up()
+        _ = self.store
+        return self
+
+
+def build_app(settings: Settings) -> DocQA:
+    offline_environment()
+    return DocQA(settings)

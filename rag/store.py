@@ -1,0 +1,431 @@
+"""The chunk store: Chroma collections (embedded or server) with all-or-nothing documents.
+
+Layout, one Chroma database, base name B (DOCQA_COLLECTION):
+- `B__sentence`, `B__overlap`, `B__parent_child`: one searchable collection per strategy, so each
+  carries its own fingerprint (embedder + chunker parameters) and a strategy's search never has to
+  filter out the others' chunks.
+- `B__parents`: parent passages of the parent-child strategy (returned, never searched).
+- `B__registry`: one record per document (the commit point), pending markers, and a generation counter
+  that derived indexes (BM25) compare against to know they are stale.
+Keeping the registry inside Chroma (rather than a local SQLite) means server mode shares it too.
+
+Chroma has no transactions, so a document becomes visible through a two-phase protocol: a pending marker
+is written, then the chunks, then the registry record (a single upsert, the commit), then old chunks are
+deleted and the marker removed. `recover()` finishes or rolls back whatever a kill interrupted, and
+readers only trust chunks whose doc_id the registry has committed for that strategy.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from rag.types import Chunk, Strategy
+
+PARENTS = "parents"
+REGISTRY = "registry"
+_UNIT = [1.0]  # placeholder vector for collections that are never searched
+
+
+class FingerprintMismatch(RuntimeError):
+    """The collection was built with another embedder or chunker parameters."""
+
+
+class StoreUnavailable(RuntimeError):
+    """The Chroma server cannot be reached (server mode)."""
+
+
+@dataclass
+class DocumentRecord:
+    """What the library shows for one document."""
+
+    source: str
+    doc_id: str
+    title: str = ""
+    path: str = ""
+    file_type: str = ""
+    pages: int = 0
+    chunks: dict[str, int] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    ingested_at: float = 0.0
+
+    @property
+    def strategies(self) -> list[str]:
+        return sorted(self.chunks)
+
+    def to_metadata(self) -> dict[str, Any]:
+        return {
+            "kind": "doc",
+            "source": self.source,
+            "doc_id": self.doc_id,
+            "title": self.title,
+            "path": self.path,
+            "file_type": self.file_type,
+            "pages": self.pages,
+            "chunks": json.dumps(self.chunks, sort_keys=True),
+            "warnings": json.dumps(self.warnings),
+            "ingested_at": self.ingested_at,
+        }
+
+    @classmethod
+    def from_metadata(cls, meta: dict[str, Any]) -> DocumentRecord:
+        return cls(
+            source=meta["source"],
+            doc_id=meta["doc_id"],
+            title=meta.get("title", ""),
+            path=meta.get("path", ""),
+            file_type=meta.get("file_type", ""),
+            pages=int(meta.get("pages", 0)),
+            chunks=json.loads(meta.get("chunks", "{}")),
+            warnings=json.loads(meta.get("warnings", "[]")),
+            ingested_at=float(meta.get("ingested_at", 0.0)),
+        )
+
+
+def make_client(settings):
+    """Embedded PersistentClient by default; HttpClient when DOCQA_CHROMA_HOST is set."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    if settings.chroma_host:
+        headers = {}
+        if settings.chroma_auth_token is not None:
+            headers["Authorization"] = f"Bearer {settings.chroma_auth_token.get_secret_value()}"
+        try:
+            return chromadb.HttpClient(
+                host=settings.chroma_host,
+                port=settings.chroma_port,
+                ssl=settings.chroma_ssl,
+                headers=headers or None,
+                settings=chroma_settings,
+            )
+        except Exception as exc:  # chromadb raises several types for an unreachable server
+            raise StoreUnavailable(
+                f"cannot reach the Chroma server at {settings.chroma_host}:{settings.chroma_port}: {exc}"
+            ) from exc
+    path = settings.resolved_chroma_path
+    path.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+
+
+def chunk_to_metadata(chunk: Chunk) -> dict[str, Any]:
+    meta = {
+        "doc_id": chunk.doc_id,
+        "strategy": chunk.strategy,
+        "index": chunk.index,
+        "start": chunk.start,
+        "end": chunk.end,
+        "source": chunk.source,
+        "title": chunk.title,
+        "role": chunk.role,
+        "page_start": chunk.page_start,
+        "page_end": chunk.page_end,
+        "page_char_start": chunk.page_char_start,
+        "page_char_end": chunk.page_char_end,
+        "section": chunk.section,
+        "parent_id": chunk.parent_id,
+    }
+    return {k: v for k, v in meta.items() if v is not None}  # Chroma rejects None values
+
+
+def chunk_from_record(chunk_id: str, text: str, meta: dict[str, Any]) -> Chunk:
+    return Chunk(
+        id=chunk_id,
+        doc_id=meta["doc_id"],
+        strategy=meta["strategy"],
+        index=int(meta["index"]),
+        text=text,
+        start=int(meta["start"]),
+        end=int(meta["end"]),
+        source=meta.get("source", ""),
+        title=meta.get("title", ""),
+        page_start=meta.get("page_start"),
+        page_end=meta.get("page_end"),
+        page_char_start=meta.get("page_char_start"),
+        page_char_end=meta.get("page_char_end"),
+        section=meta.get("section"),
+        parent_id=meta.get("parent_id"),
+        role=meta.get("role", "chunk"),
+    )
+
+
+class ChunkStore:
+    """Chroma-backed storage for documents and their chunks, one collection per strategy."""
+
+    def __init__(self, client, base: str, embedder_name: str, dimension: int, params: dict[str, dict]) -> None:
+        self._client = client
+        self.base = base
+        self.embedder_name = embedder_name
+        self.dimension = dimension
+        self.params = params  # strategy value -> chunker parameters, part of the fingerprint
+        self._collections: dict[str, Any] = {}
+        self._lock = threading.RLock()
+
+    # --- collections ---------------------------------------------------------------------------
+    def collection_name(self, kind: str) -> str:
+        return f"{self.base}__{kind.replace('-', '_')}"
+
+    def _fingerprint(self, strategy: str) -> dict[str, Any]:
+        return {
+            "docqa_embedder": self.embedder_name,
+            "docqa_dimension": self.dimension,
+            "docqa_params": json.dumps(self.params.get(strategy, {}), sort_keys=True),
+        }
+
+    def collection(self, kind: str):
+        """Open (or create) a collection; strategy collections are checked against the fingerprint."""
+        with self._lock:
+            if kind in self._collections:
+                return self._collections[kind]
+            name = self.collection_name(kind)
+            searchable = kind not in (PARENTS, REGISTRY)
+            fingerprint = self._fingerprint(kind) if searchable else {"docqa_role": kind}
+            col = self._client.get_or_create_collection(
+                name=name,
+                embedding_function=None,
+                metadata=fingerprint,
+                configuration={"hnsw": {"space": "cosine", "ef_search": 200, "ef_construction": 200}},
+            )
+            if searchable:
+                self._check_fingerprint(name, col.metadata or {}, fingerprint)
+            self._collections[kind] = col
+            return col
+
+    def _check_fingerprint(self, name: str, found: dict, expected: dict) -> None:
+        for key, label in (
+            ("docqa_embedder", "embedder"),
+            ("docqa_dimension", "embedding dimension"),
+            ("docqa_params", "chunker parameters"),
+        ):
+            if key in found and found[key] != expected[key]:
+                raise FingerprintMismatch(
+                    f"collection {name!r} was built with {label} {found[key]!r}, but the current settings "
+                    f"give {expected[key]!r}. Re-index with `docqa ingest --rebuild PATH...` (drops and "
+                    f"rebuilds this index), or keep both by setting DOCQA_COLLECTION to a new name."
+                )
+
+    def langchain_store(self, strategy: str, embeddings):
+        """A langchain-chroma view of a strategy collection, for similarity and MMR search."""
+        from langchain_chroma import Chroma
+
+        self.collection(strategy)  # create + fingerprint check first
+        return Chroma(
+            client=self._client,
+            collection_name=self.collection_name(strategy),
+            embedding_function=embeddings,
+            relevance_score_fn=lambda distance: 1.0 - distance,
+        )
+
+    def drop(self, kinds: Sequence[str]) -> None:
+        """Delete collections outright (re-index after a fingerprint change)."""
+        with self._lock:
+            for kind in kinds:
+                self._collections.pop(kind, None)
+                try:
+                    self._client.delete_collection(self.collection_name(kind))
+                except Exception:
+                    pass
+
+    # --- registry --------------------------------------------------------------------------------
+    def _registry(self):
+        return self.collection(REGISTRY)
+
+    def get_document(self, source: str) -> DocumentRecord | None:
+        got = self._registry().get(ids=[f"doc:{source}"], include=["metadatas"])
+        if not got["ids"]:
+            return None
+        return DocumentRecord.from_metadata(got["metadatas"][0])
+
+    def list_documents(self) -> list[DocumentRecord]:
+        got = self._registry().get(where={"kind": "doc"}, include=["metadatas"])
+        records = [DocumentRecord.from_metadata(m) for m in got["metadatas"]]
+        return sorted(records, key=lambda r: r.source.lower())
+
+    def find_by_doc_id(self, doc_id: str) -> DocumentRecord | None:
+        got = self._registry().get(where={"$and": [{"kind": "doc"}, {"doc_id": doc_id}]}, include=["metadatas"])
+        return DocumentRecord.from_metadata(got["metadatas"][0]) if got["ids"] else None
+
+    def committed_doc_ids(self, strategy: str) -> set[str]:
+        return {r.doc_id for r in self.list_documents() if strategy in r.chunks}
+
+    def generation(self) -> int:
+        """Bumped on every commit and removal; derived indexes compare it to detect staleness."""
+        got = self._registry().get(ids=["meta:generation"], include=["metadatas"])
+        return int(got["metadatas"][0]["value"]) if got["ids"] else 0
+
+    def _bump_generation(self) -> None:
+        self._registry().upsert(
+            ids=["meta:generation"],
+            embeddings=[_UNIT],
+            metadatas=[{"kind": "meta", "value": self.generation() + 1, "at": time.time()}],
+            documents=[""],
+        )
+
+    # --- writing -------------------------------------------------------------------------------
+    def replace_document(
+        self,
+        record: DocumentRecord,
+        chunks: dict[str, list[Chunk]],
+        embeddings: dict[str, np.ndarray],
+        parents: Sequence[Chunk] = (),
+        batch_size: int = 256,
+    ) -> None:
+        """Make `record` the committed version of its source, all or nothing.
+
+        `chunks` holds the searchable chunks per strategy to write (strategies already stored for the
+        same doc_id may be omitted: they are kept); `embeddings[chunk.id]` are their vectors.
+        """
+        with self._lock:
+            old = self.get_document(record.source)
+            old_id = old.doc_id if old else None
+            adding = sorted(chunks)
+            marker = f"pending:{record.source}"
+            self._registry().upsert(
+                ids=[marker],
+                embeddings=[_UNIT],
+                metadatas=[
+                    {
+                        "kind": "pending",
+                        "source": record.source,
+                        "doc_id": record.doc_id,
+                        "old_doc_id": old_id or "",
+                        "adding": json.dumps(adding),
+                    }
+                ],
+                documents=[""],
+            )
+            for strategy, items in chunks.items():
+                col = self.collection(strategy)
+                for i in range(0, len(items), batch_size):
+                    part = items[i : i + batch_size]
+                    col.upsert(
+                        ids=[c.id for c in part],
+                        embeddings=np.stack([embeddings[c.id] for c in part]),
+                        metadatas=[chunk_to_metadata(c) for c in part],
+                        documents=[c.text for c in part],
+                    )
+            if parents:
+                col = self.collection(PARENTS)
+                for i in range(0, len(parents), batch_size):
+                    part = parents[i : i + batch_size]
+                    col.upsert(
+                        ids=[c.id for c in part],
+                        embeddings=[_UNIT] * len(part),
+                        metadatas=[chunk_to_metadata(c) for c in part],
+                        documents=[c.text for c in part],
+                    )
+            if old is not None and old.doc_id == record.doc_id:
+                record.chunks = {**old.chunks, **record.chunks}
+            record.ingested_at = record.ingested_at or time.time()
+            # The commit point: one upsert of one record.
+            self._registry().upsert(
+                ids=[f"doc:{record.source}"], embeddings=[_UNIT], metadatas=[record.to_metadata()], documents=[""]
+            )
+            if old_id and old_id != record.doc_id:
+                self._delete_doc_chunks(old_id)
+            self._registry().delete(ids=[marker])
+            self._bump_generation()
+
+    def remove_document(self, source: str) -> bool:
+        with self._lock:
+            record = self.get_document(source)
+            if record is None:
+                return False
+            self._registry().delete(ids=[f"doc:{source}"])  # invisible from here on
+            self._delete_doc_chunks(record.doc_id)
+            self._bump_generation()
+            return True
+
+    def _delete_doc_chunks(self, doc_id: str) -> None:
+        kinds = [*self._existing_strategy_kinds(), PARENTS]
+        for kind in kinds:
+            self.collection(kind).delete(where={"doc_id": doc_id})
+
+    def _existing_strategy_kinds(self) -> list[str]:
+        names = {c if isinstance(c, str) else c.name for c in self._client.list_collections()}
+        return [s.value for s in Strategy if self.collection_name(s.value) in names]
+
+    def recover(self) -> int:
+        """Finish or roll back documents whose ingest was interrupted; returns how many were repaired."""
+        with self._lock:
+            got = self._registry().get(where={"kind": "pending"}, include=["metadatas"])
+            for marker, meta in zip(got["ids"], got["metadatas"], strict=True):
+                committed = self.get_document(meta["source"])
+                new_id, old_id = meta["doc_id"], meta.get("old_doc_id") or None
+                adding = json.loads(meta.get("adding", "[]"))
+                done = committed is not None and committed.doc_id == new_id and set(adding) <= set(committed.chunks)
+                if done:
+                    if old_id and old_id != new_id:
+                        self._delete_doc_chunks(old_id)
+                elif committed is not None and committed.doc_id == new_id:
+                    for strategy in adding:  # an added strategy that never committed
+                        if strategy not in committed.chunks:
+                            self.collection(strategy).delete(where={"doc_id": new_id})
+                else:
+                    self._delete_doc_chunks(new_id)
+                self._registry().delete(ids=[marker])
+            if got["ids"]:
+                self._bump_generation()
+            return len(got["ids"])
+
+    # --- reading -------------------------------------------------------------------------------
+    def count(self, kind: str) -> int:
+        return self.collection(kind).count()
+
+    def get_chunks(self, kind: str, ids: Sequence[str], with_embeddings: bool = False) -> list[Chunk] | tuple:
+        """Chunks by id, in the order asked (missing ids are skipped)."""
+        if not ids:
+            return ([], np.zeros((0, self.dimension), dtype=np.float32)) if with_embeddings else []
+        include = ["metadatas", "documents"] + (["embeddings"] if with_embeddings else [])
+        got = self.collection(kind).get(ids=list(ids), include=include)
+        by_id = {
+            cid: (chunk_from_record(cid, doc, meta), i)
+            for i, (cid, doc, meta) in enumerate(zip(got["ids"], got["documents"], got["metadatas"], strict=True))
+        }
+        ordered = [by_id[i] for i in ids if i in by_id]
+        chunks = [c for c, _ in ordered]
+        if not with_embeddings:
+            return chunks
+        vectors = np.asarray(got["embeddings"], dtype=np.float32)
+        return chunks, (vectors[[i for _, i in ordered]] if ordered else vectors[:0])
+
+    def query(
+        self, strategy: str, vector: np.ndarray, k: int, doc_ids: Sequence[str] | None = None
+    ) -> list[tuple[Chunk, float]]:
+        """Dense nearest neighbours with cosine similarity (1 - cosine distance)."""
+        col = self.collection(strategy)
+        n = col.count()
+        if n == 0:
+            return []
+        where = {"doc_id": {"$in": list(doc_ids)}} if doc_ids else None
+        res = col.query(
+            query_embeddings=[np.asarray(vector, dtype=np.float32)],
+            n_results=min(k, n),
+            where=where,
+            include=["metadatas", "documents", "distances"],
+        )
+        return [
+            (chunk_from_record(cid, doc, meta), 1.0 - float(dist))
+            for cid, doc, meta, dist in zip(
+                res["ids"][0], res["documents"][0], res["metadatas"][0], res["distances"][0], strict=True
+            )
+        ]
+
+    def iter_chunks(self, kind: str, page: int = 2000) -> Iterator[Chunk]:
+        """Every chunk of a collection, paged (for rebuilding derived indexes)."""
+        col = self.collection(kind)
+        offset = 0
+        while True:
+            got = col.get(limit=page, offset=offset, include=["metadatas", "documents"])
+            if not got["ids"]:
+                return
+            for cid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
+                yield chunk_from_record(cid, doc, meta)
+            offset += len(got["ids"])

@@ -1,0 +1,84 @@
+"""Shared fixtures: real components only (real MiniLM, real Chroma in a tmp dir, real files)."""
+
+from __future__ import annotations
+
+import os
+
+from rag.settings import OFFLINE_ENV
+
+for _k, _v in OFFLINE_ENV.items():  # before any ML import: nothing may be downloaded
+    os.environ.setdefault(_k, _v)
+for _k in ("OPENAI_API_KEY", "OPENAI_BASE_URL"):  # the suite decides when an LLM exists
+    os.environ.pop(_k, None)
+
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+from rag.app import DocQA, build_app  # noqa: E402
+from rag.embeddings import HFTokenCounter, SentenceTransformerEmbedder  # noqa: E402
+from rag.settings import Settings  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED_DATA = REPO.parent / "shared" / "data"
+SAMPLES = REPO / "data"
+
+
+def shared(*parts: str) -> Path:
+    """A path under ../shared/data; the test is skipped when that data is not beside the repo."""
+    path = SHARED_DATA.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"shared data not available: {path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def counter() -> HFTokenCounter:
+    return HFTokenCounter()
+
+
+@pytest.fixture(scope="session")
+def embedder() -> SentenceTransformerEmbedder:
+    model = SentenceTransformerEmbedder()
+    model.warm_up()
+    return model
+
+
+@pytest.fixture
+def make_settings(tmp_path):
+    """Settings isolated in tmp_path (no .env, no environment leaking in)."""
+
+    def make(**overrides: object) -> Settings:
+        values = {"data_dir": tmp_path / "data", "index_dir": tmp_path / "index", **overrides}
+        return Settings(_env_file=None, **values)
+
+    return make
+
+
+@pytest.fixture
+def make_app(make_settings, embedder):
+    """A DocQA over a fresh tmp store that shares the session's loaded embedder."""
+
+    def make(**overrides: object) -> DocQA:
+        qa = build_app(make_settings(**overrides))
+        qa.__dict__["embedder"] = embedder  # reuse the loaded model (cached_property slot)
+        return qa
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def openai_server():
+    """A real loopback HTTP server speaking the OpenAI chat-completions protocol (scripted words)."""
+    from tests.openai_server import OpenAIServer
+
+    with OpenAIServer() as server:
+        yield server
+
+
+@pytest.fixture
+def llm(openai_server):
+    """The scripted server, reset for this test; `llm.base_url`, `llm.script.push(...)`."""
+    openai_server.script.reset()
+    yield openai_server
+    openai_server.script.reset()

@@ -1,0 +1,169 @@
+"""The `docqa` command: a thin layer that parses flags, calls the app, and prints.
+
+Decisions live in rag/ and ingest/; this module only translates between the terminal and them.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from rag.app import DocQA, build_app
+from rag.settings import load_settings, parse_strategies
+from rag.store import FingerprintMismatch, StoreUnavailable
+from rag.types import FileReport
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Ask your documents, with cited sources.")
+docs_app = typer.Typer(no_args_is_help=True, help="The document library.")
+app.add_typer(docs_app, name="docs")
+
+console = Console(stderr=True)
+out = Console()
+
+
+def _app(**overrides: object) -> DocQA:
+    try:
+        return build_app(load_settings(**overrides))
+    except ValueError as exc:
+        console.print(f"[red]error:[/] invalid settings: {exc}")
+        raise typer.Exit(2) from None
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    console.print(f"[red]error:[/] {message}")
+    return typer.Exit(code)
+
+
+class RichProgress:
+    """Two bars: files, and chunks embedded for the current batch."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.p = progress
+        self.files = progress.add_task("files", total=None)
+        self.chunks = progress.add_task("chunks", total=0)
+
+    def file_started(self, source: str, index: int, total: int) -> None:
+        self.p.update(self.files, total=total, description=f"files  [dim]{source[:40]}[/]")
+
+    def chunks_planned(self, n: int) -> None:
+        task = self.p.tasks[self.chunks]
+        self.p.update(self.chunks, total=(task.total or 0) + n)
+
+    def chunks_embedded(self, n: int) -> None:
+        self.p.advance(self.chunks, n)
+
+    def file_done(self, report: FileReport) -> None:
+        self.p.advance(self.files, 1)
+
+
+def _report_table(reports: list[FileReport]) -> Table:
+    table = Table(title="ingest summary", show_lines=False)
+    for col in ("file", "status", "pages", "chunks", "embedded", "seconds", "warnings / error"):
+        table.add_column(col, overflow="fold")
+    for r in reports:
+        chunks = ", ".join(f"{k}:{v}" for k, v in sorted(r.chunks.items()))
+        style = {"failed": "red", "unchanged": "dim"}.get(r.status, "green")
+        note = r.error or "; ".join(r.warnings)
+        table.add_row(
+            r.source, f"[{style}]{r.status}[/]", str(r.pages), chunks, str(r.embedded), f"{r.seconds:.1f}", note
+        )
+    return table
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Files and folders (folders are read recursively).")],
+    strategy: Annotated[str, typer.Option(help="sentence, overlap, parent-child, a comma list, or all.")] = "",
+    glob: Annotated[str | None, typer.Option(help="Only files matching this pattern, e.g. '**/*.pdf'.")] = None,
+    rebuild: Annotated[bool, typer.Option(help="Drop the whole index first (after changing models).")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    if_empty: Annotated[bool, typer.Option(help="Do nothing when the index already holds documents.")] = False,
+) -> None:
+    """Ingest documents into the index (unchanged files are skipped; changed files are replaced)."""
+    qa = _app()
+    if if_empty and not rebuild:
+        try:
+            count = len(qa.store.list_documents())
+        except (FingerprintMismatch, StoreUnavailable) as exc:
+            raise _fail(str(exc)) from None
+        if count:
+            console.print(f"index already holds {count} documents; nothing to do (--if-empty)")
+            return
+    try:
+        strategies = parse_strategies(strategy) if strategy else qa.settings.strategies
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+    if rebuild:
+        from rag.store import PARENTS, REGISTRY
+
+        qa.store.drop([*(s.value for s in parse_strategies("all")), PARENTS, REGISTRY])
+    try:
+        qa.warm_up()
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            disable=as_json or not console.is_terminal,
+        ) as progress:
+            reports = qa.ingestor.ingest_paths(paths, strategies, glob=glob, progress=RichProgress(progress))
+    except (FingerprintMismatch, StoreUnavailable) as exc:
+        raise _fail(str(exc)) from None
+    if as_json:
+        out.print_json(json.dumps([r.__dict__ for r in reports]))
+    else:
+        out.print(_report_table(reports))
+    failed = sum(r.status == "failed" for r in reports)
+    if not reports:
+        raise _fail("no supported files found (.pdf, .txt, .md)", 1)
+    if failed:
+        console.print(f"[red]{failed} of {len(reports)} files failed[/]")
+        raise typer.Exit(1)
+
+
+@docs_app.command("list")
+def docs_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """List ingested documents."""
+    qa = _app()
+    try:
+        records = qa.store.list_documents()
+    except (FingerprintMismatch, StoreUnavailable) as exc:
+        raise _fail(str(exc)) from None
+    if as_json:
+        out.print_json(json.dumps([r.__dict__ for r in records]))
+        return
+    table = Table(title=f"{len(records)} documents")
+    for col in ("name", "pages", "chunks", "ingested at", "warnings"):
+        table.add_column(col, overflow="fold")
+    for r in records:
+        when = datetime.fromtimestamp(r.ingested_at).strftime("%Y-%m-%d %H:%M")
+        chunks = ", ".join(f"{k}:{v}" for k, v in sorted(r.chunks.items()))
+        table.add_row(r.source, str(r.pages), chunks, when, "; ".join(r.warnings))
+    out.print(table)
+
+
+@docs_app.command("remove")
+def docs_remove(name: Annotated[str, typer.Argument(help="Document name as shown by `docqa docs list`.")]) -> None:
+    """Remove a document and all its chunks."""
+    qa = _app()
+    if not qa.store.remove_document(name):
+        known = ", ".join(r.source for r in qa.store.list_documents()) or "none"
+        raise _fail(f"no document named {name!r} (known: {known})", 1)
+    out.print(f"removed {name}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point."""
+    from rag.settings import offline_environment
+
+    offline_environment()
+    app(args=argv if argv is not None else sys.argv[1:], prog_name="docqa")
