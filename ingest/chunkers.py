@@ -19,6 +19,7 @@ from rag.embeddings import TokenCounter
 from rag.types import Chunk, LoadedDocument, Strategy
 
 Span = tuple[int, int]
+_MAX_STEP_BACK = 8  # word pieces; bounds the search for a word start in scripts without spaces
 SentenceSplitter = Callable[[str], list[Span]]
 
 
@@ -111,9 +112,12 @@ class TokenWindows:
         pieces = [(a + start, b + start) for a, b in self.counter.spans(text[start:end])]
         if not pieces:
             return []
-        # A piece may start a window only where a word starts (after whitespace or at the span start).
+        # Cuts go between characters (accented or Hangul characters decompose into several pieces that
+        # share one character span) and preferably where a word starts.
+        cuttable = [i == 0 or pieces[i][0] >= pieces[i - 1][1] for i in range(len(pieces))]
         starts_word = [
-            i == 0 or pieces[i][0] > pieces[i - 1][1] or not text[pieces[i][0]].isalnum() for i in range(len(pieces))
+            cuttable[i] and (i == 0 or pieces[i][0] > pieces[i - 1][1] or not text[pieces[i][0]].isalnum())
+            for i in range(len(pieces))
         ]
         boundary_set = set(boundaries)
         spans: list[Span] = []
@@ -121,26 +125,50 @@ class TokenWindows:
         while i < n:
             j = min(i + self.size, n)  # exclusive end piece
             if j < n:
-                j = self._best_cut(pieces, starts_word, boundary_set, i, j)
+                j = self._best_cut(pieces, cuttable, starts_word, boundary_set, i, j)
             a, b = _strip(text, pieces[i][0], pieces[j - 1][1])
             spans.append((a, b))
             if j >= n:
                 break
-            nxt = j - self.overlap if self.overlap else j
-            while nxt > i + 1 and not starts_word[nxt]:
-                nxt -= 1  # step back to a word start so the overlap never starts mid-word
-            i = max(nxt, i + 1)
-        return spans
+            if self.overlap:
+                i = max(self._overlap_start(cuttable, starts_word, j - self.overlap, i), i + 1)
+            else:
+                i = j
+        return self._enforce_limit(text, spans, boundaries)
+
+    def _enforce_limit(self, text: str, spans: list[Span], boundaries: Sequence[int]) -> list[Span]:
+        """Re-tokenising a window cut inside a word can add a piece; re-cut any window that grew."""
+        counts = self.counter.count([text[a:b] for a, b in spans])
+        if all(c <= self.size for c in counts):
+            return spans
+        out: list[Span] = []
+        tighter = TokenWindows(self.counter, max(1, self.size - 8), min(self.overlap, max(0, self.size - 8) // 2))
+        for (a, b), c in zip(spans, counts, strict=True):
+            out.extend([(a, b)] if c <= self.size else tighter.windows(text, a, b, boundaries))
+        return out
 
     @staticmethod
-    def _best_cut(pieces: list[Span], starts_word: list[bool], boundaries: set[int], i: int, j: int) -> int:
+    def _overlap_start(cuttable: list[bool], starts_word: list[bool], nxt: int, i: int) -> int:
+        """Step back (a few pieces at most) so the next window starts on a word, else a character."""
+        floor = max(i + 1, nxt - _MAX_STEP_BACK)
+        for flags in (starts_word, cuttable):
+            for k in range(nxt, floor - 1, -1):
+                if flags[k]:
+                    return k
+        return nxt
+
+    @staticmethod
+    def _best_cut(
+        pieces: list[Span], cuttable: list[bool], starts_word: list[bool], boundaries: set[int], i: int, j: int
+    ) -> int:
         half = i + (j - i) // 2
         for k in range(j, half, -1):
-            if k < len(pieces) and pieces[k][0] in boundaries:
+            if cuttable[k] and pieces[k][0] in boundaries:
                 return k
-        for k in range(j, i, -1):
-            if k < len(pieces) and starts_word[k]:
-                return k
+        for flags in (starts_word, cuttable):
+            for k in range(j, i, -1):
+                if flags[k]:
+                    return k
         return j
 
 
@@ -174,10 +202,7 @@ def sentence_units(
     merged: list[list[int]] = []  # [start, end, tokens]
     pending: list[int] | None = None
     for (a, b), c in zip(spans, counts, strict=True):
-        if pending is not None:
-            pending = [pending[0], b, pending[2] + c]
-        else:
-            pending = [a, b, c]
+        pending = [pending[0], b, pending[2] + c] if pending is not None else [a, b, c]
         if pending[2] >= min_tokens:
             merged.append(pending)
             pending = None

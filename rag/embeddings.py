@@ -100,6 +100,7 @@ class HFTokenCounter:
                 f"embedding model {model!r} is not available offline: {exc}. "
                 f"Use the bundled default DOCQA_EMBEDDING_MODEL={BUNDLED_MODEL} or a local path."
             ) from exc
+        self._tok.model_max_length = 1 << 30  # we count long texts on purpose; silence the warning
         # Room for [CLS] and [SEP]: a chunk of max_tokens pieces is embedded without truncation.
         self.max_tokens = _read_max_seq_length(path) - 2
 

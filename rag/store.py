@@ -17,6 +17,7 @@ readers only trust chunks whose doc_id the registry has committed for that strat
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -228,10 +229,8 @@ class ChunkStore:
         with self._lock:
             for kind in kinds:
                 self._collections.pop(kind, None)
-                try:
+                with contextlib.suppress(Exception):  # an absent collection is fine
                     self._client.delete_collection(self.collection_name(kind))
-                except Exception:
-                    pass
 
     # --- registry --------------------------------------------------------------------------------
     def _registry(self):

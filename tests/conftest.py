@@ -15,7 +15,6 @@ from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
 
-from rag.app import DocQA, build_app  # noqa: E402
 from rag.embeddings import HFTokenCounter, SentenceTransformerEmbedder  # noqa: E402
 from rag.settings import Settings  # noqa: E402
 
@@ -59,7 +58,9 @@ def make_settings(tmp_path):
 def make_app(make_settings, embedder):
     """A DocQA over a fresh tmp store that shares the session's loaded embedder."""
 
-    def make(**overrides: object) -> DocQA:
+    from rag.app import build_app
+
+    def make(**overrides: object):
         qa = build_app(make_settings(**overrides))
         qa.__dict__["embedder"] = embedder  # reuse the loaded model (cached_property slot)
         return qa
