@@ -171,7 +171,29 @@ class Ingestor:
             raise LoadError(f"same content as the already ingested {twin.source!r}; skipped")
 
         doc = self.loader(path, max_bytes=self.max_bytes, max_pages=self.max_pages)
-        doc = dataclasses.replace(doc, source=key, doc_id=doc_id)
+        doc = dataclasses.replace(doc, source=key, doc_id=doc_id, path=str(path.resolve()))
+        self._store_document(doc, wanted, report, progress)
+
+    def ingest_document(
+        self, doc: LoadedDocument, strategies: Sequence[Strategy], progress: Progress | None = None
+    ) -> FileReport:
+        """Ingest an already-loaded document (evaluation sets hold text, not files)."""
+        report = FileReport(path=doc.path, source=doc.source, status="failed")
+        t0 = time.perf_counter()
+        existing = self.store.get_document(doc.source)
+        wanted = [
+            s for s in strategies if not (existing and existing.doc_id == doc.doc_id and s.value in existing.chunks)
+        ]
+        if wanted:
+            self._store_document(doc, wanted, report, progress or NullProgress())
+        else:
+            report.status, report.pages, report.chunks = "unchanged", existing.pages, dict(existing.chunks)
+        report.seconds = time.perf_counter() - t0
+        return report
+
+    def _store_document(
+        self, doc: LoadedDocument, wanted: list[Strategy], report: FileReport, progress: Progress
+    ) -> None:
         sentences = self.splitter(doc.text)
         searchable: dict[str, list[Chunk]] = {}
         parents: list[Chunk] = []
@@ -182,10 +204,10 @@ class Ingestor:
 
         embeddings = self._embed_unique(searchable, report, progress)
         record = DocumentRecord(
-            source=key,
-            doc_id=doc_id,
+            source=doc.source,
+            doc_id=doc.doc_id,
             title=doc.title,
-            path=str(path.resolve()),
+            path=doc.path,
             file_type=doc.file_type,
             pages=doc.page_count,
             chunks={s: len(c) for s, c in searchable.items()},
