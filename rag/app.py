@@ -9,11 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
-from ingest.loaders import load_document
-from ingest.sentences import split_sentences
-
 from ingest.chunkers import build_chunkers
+from ingest.loaders import load_document
 from ingest.pipeline import Ingestor
+from ingest.sentences import split_sentences
 from rag.embeddings import HFTokenCounter, SentenceTransformerEmbedder
 from rag.settings import Settings, offline_environment
 from rag.store import ChunkStore, make_client
@@ -63,6 +62,24 @@ class DocQA:
             batch_size=s.embedding_batch_size,
             store_batch_size=s.store_batch_size,
         )
+
+    @cached_property
+    def judge(self):
+        from rag.judge import build_judge
+
+        return build_judge(self.settings, self.embedder)
+
+    def make_generator(self, settings: Settings):
+        """A generator for these (possibly per-question) settings: the LLM if configured, else extractive."""
+        from rag.generate import make_generator
+
+        return make_generator(settings, self.embedder)
+
+    @cached_property
+    def answerer(self):
+        from rag.answer import Answerer
+
+        return Answerer(self.settings, self.retriever, self.embedder, self.judge, self.make_generator)
 
     def warm_up(self) -> DocQA:
         """Load the models now rather than on the first request."""

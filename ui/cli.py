@@ -161,6 +161,77 @@ def docs_remove(name: Annotated[str, typer.Argument(help="Document name as shown
     out.print(f"removed {name}")
 
 
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="The question to ask your documents.")],
+    strategy: Annotated[str | None, typer.Option(help="sentence, overlap or parent-child.")] = None,
+    k: Annotated[int | None, typer.Option("--k", help="Number of sources.")] = None,
+    mode: Annotated[str | None, typer.Option(help="Retrieval: hybrid, dense or lexical.")] = None,
+    mmr: Annotated[bool | None, typer.Option("--mmr/--no-mmr", help="Diversify sources.")] = None,
+    threshold: Annotated[float | None, typer.Option(help="Minimum cosine similarity of a source.")] = None,
+    doc: Annotated[list[str] | None, typer.Option(help="Only search this document (repeatable).")] = None,
+    judge: Annotated[bool, typer.Option("--judge/--no-judge", help="Score faithfulness.")] = True,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the structured result as JSON.")] = False,
+) -> None:
+    """Answer a question from the ingested documents, with citations and a faithfulness score."""
+    from rag.answer import AskOptions
+    from rag.types import Strategy
+
+    try:
+        options = AskOptions(
+            strategy=Strategy(strategy) if strategy else None,
+            k=k,
+            retrieval_mode=mode,
+            mmr=mmr,
+            threshold=threshold,
+            documents=doc or None,
+            judge=judge,
+        )
+    except ValueError:
+        raise _fail(f"unknown strategy {strategy!r}; choose sentence, overlap or parent-child") from None
+    qa = _app()
+    try:
+        qa.warm_up()
+        result = qa.answerer.answer(question, options=options)
+    except (FingerprintMismatch, StoreUnavailable, ValueError) as exc:
+        raise _fail(str(exc)) from None
+    if as_json:
+        out.print_json(json.dumps(result.to_dict(), ensure_ascii=False))
+    else:
+        _print_answer(result)
+    if result.mode == "error":
+        raise typer.Exit(1)
+
+
+def _print_answer(result) -> None:
+    if result.mode == "extractive" or result.notice:
+        console.print(f"[yellow]{result.notice}[/]\n")
+    out.print(result.text, markup=False, highlight=False)
+    if result.citations:
+        out.print("\n[bold]Citations[/]")
+        for c in result.citations:
+            where = f"{c.file}, page {c.page}" if c.page else c.file
+            mark = f"[{c.source_number}]" if c.cited else "(uncited)"
+            out.print(f"  {mark} {where}: “{c.supporting_sentence}”", markup=False, highlight=False)
+    if result.dropped_markers:
+        out.print(f"  [dim]{result.dropped_markers} marker(s) pointed at no source and were dropped[/]")
+    f = result.faithfulness
+    if f is not None:
+        label = "heuristic judge" if f.judge == "heuristic" else f.judge
+        out.print(f"\n[bold]Faithfulness[/] {f.score:.0%} ({f.band}) — {label}")
+        for v in f.verdicts:
+            if v.verdict != "supported":
+                out.print(f"  [red]{v.verdict}[/]: {v.claim}", highlight=False)
+    if result.sources:
+        table = Table(title="sources", show_lines=False)
+        for col in ("#", "file", "page", "score", "passage"):
+            table.add_column(col, overflow="fold")
+        for src in result.sources:
+            text = " ".join((src.hit.span.text or "").split())
+            table.add_row(str(src.number), src.chunk.source, src.chunk.pages_label, f"{src.hit.score:.3f}", text[:160])
+        out.print(table)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
     from rag.settings import offline_environment
