@@ -1,0 +1,556 @@
+"""Loading real files: the sample documents, pypdf's own sample PDFs, long and Korean PDFs, and bad files
+written into tmp_path. No mocks: every PDF goes through the real pypdf."""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+import io
+import os
+import time
+
+import pytest
+from pypdf import PdfReader, PdfWriter
+from pypdf.generic import DecodedStreamObject
+
+from ingest import quality
+from ingest.loaders import (
+    SUPPORTED_SUFFIXES,
+    CorruptFile,
+    EmptyDocument,
+    EncryptedPdf,
+    LoadError,
+    TooLarge,
+    UnsupportedFileType,
+    WrongContent,
+    load_document,
+    load_with_pages,
+    normalize_pdf_text,
+    read_pdf_pages,
+)
+from ingest.textfiles import markdown_headings
+from tests.conftest import SAMPLES, shared
+
+HANGUL = range(0xAC00, 0xD7A4)
+
+
+def pypdf_sample(*parts: str):
+    return shared("pdf", "pypdf_sample_files", *parts)
+
+
+def hangul_count(text: str) -> int:
+    return sum(ord(c) in HANGUL for c in text)
+
+
+def assert_consistent(doc, pages) -> None:
+    """The invariants every later stage relies on."""
+    assert doc.text == "\n\n".join(p.text for p in pages)
+    assert doc.page_count == len(pages) == len(doc.pages)
+    for span, page in zip(doc.pages, pages, strict=True):
+        assert span.number == page.number
+        assert doc.text[span.start : span.end] == page.text
+    for offset, heading in doc.sections:
+        assert 0 <= offset < len(doc.text) and heading
+
+
+def assert_one_line(exc: BaseException) -> None:
+    reason = str(exc)
+    assert reason and "\n" not in reason and len(reason) <= 240, reason
+
+
+# --------------------------------------------------------------------------------------------------
+# the bundled sample documents (fast)
+# --------------------------------------------------------------------------------------------------
+
+
+def test_sample_pdf_has_three_numbered_pages_with_distinct_facts():
+    path = SAMPLES / "heat_pumps.pdf"
+    doc, pages = load_with_pages(path)
+    assert_consistent(doc, pages)
+    assert [p.number for p in doc.pages] == [1, 2, 3]
+    assert doc.file_type == "pdf" and doc.page_count == 3
+    assert doc.title == "Heat Pumps: A Practical Introduction"  # from the PDF metadata
+    assert doc.source == "heat_pumps.pdf"
+    assert doc.path == str(path.resolve()) and os.path.isabs(doc.path)
+    assert doc.doc_id == hashlib.sha256(path.read_bytes()).hexdigest()[:32]
+    assert doc.warnings == ()
+    by_page = {span.number: doc.text[span.start : span.end] for span in doc.pages}
+    assert "coefficient of performance" in by_page[1] and "Lord Kelvin" in by_page[1]
+    assert "boreholes" in by_page[2] and "-25 °C" in by_page[2]
+    assert "R-290" in by_page[3] and "12,000 kWh" in by_page[3]
+    assert "R-290" not in by_page[1] + by_page[2]
+
+
+def test_sample_markdown_guide_sections_and_title():
+    doc, pages = load_with_pages(SAMPLES / "solar_system_guide.md")
+    assert_consistent(doc, pages)
+    assert doc.file_type == "md" and doc.page_count == 1 and doc.pages[0].number is None
+    assert doc.title == "A Short Guide to the Solar System"
+    titles = [h for _, h in doc.sections]
+    assert titles[:3] == ["A Short Guide to the Solar System", "The Sun", "The Inner Planets"]
+    assert "Jupiter" in titles and "Saturn" in titles  # setext headings
+    assert pages[0].sections == doc.sections
+    for offset, heading in doc.sections:
+        line = doc.text[offset:].split("\n", 1)[0]
+        assert heading in line
+    assert doc.warnings == ()
+
+
+def test_sample_text_files_load_as_one_unnumbered_page():
+    doc = load_document(SAMPLES / "company_handbook.txt")
+    assert doc.file_type == "txt" and doc.title == "company_handbook"
+    assert doc.pages[0].number is None and doc.sections == ()
+    assert "25 days of annual leave" in doc.text
+    ko = load_document(SAMPLES / "korean_sample.txt")
+    assert "세종대왕" in ko.text and hangul_count(ko.text) > 300
+    assert ko.warnings == ()
+
+
+# --------------------------------------------------------------------------------------------------
+# real-world PDFs from ../shared/data
+# --------------------------------------------------------------------------------------------------
+
+
+def test_multi_page_pdf_numbers_and_spans():
+    path = pypdf_sample("004-pdflatex-4-pages", "pdflatex-4-pages.pdf")
+    doc, pages = load_with_pages(path)
+    assert_consistent(doc, pages)
+    assert [s.number for s in doc.pages] == [1, 2, 3, 4]
+    starts = [s.start for s in doc.pages]
+    assert starts == sorted(starts) and doc.pages[0].start == 0 and doc.pages[-1].end == len(doc.text)
+    for previous, span in zip(doc.pages, doc.pages[1:], strict=False):
+        assert span.start == previous.end + 2  # pages joined with one blank line
+    assert all(p.text for p in pages)
+    assert "\t" not in doc.text and "\r" not in doc.text and "\x00" not in doc.text
+
+
+def test_encrypted_pdf_is_rejected_with_the_password_reason():
+    with pytest.raises(EncryptedPdf) as info:
+        load_document(pypdf_sample("005-libreoffice-writer-password", "libreoffice-writer-password.pdf"))
+    assert str(info.value) == "encrypted PDF: a password is needed"
+
+
+def test_pdf_encrypted_without_user_password_loads(tmp_path):
+    writer = PdfWriter(clone_from=SAMPLES / "heat_pumps.pdf")
+    writer.encrypt(user_password="", owner_password="owner-secret", algorithm="AES-256")
+    path = tmp_path / "owner-only.pdf"
+    with path.open("wb") as fh:
+        writer.write(fh)
+    doc = load_document(path)
+    assert doc.page_count == 3 and "R-290" in doc.text
+
+
+def test_pdf_with_user_password_is_rejected(tmp_path):
+    writer = PdfWriter(clone_from=SAMPLES / "heat_pumps.pdf")
+    writer.encrypt(user_password="secret", owner_password="owner-secret", algorithm="AES-128")
+    path = tmp_path / "locked.pdf"
+    with path.open("wb") as fh:
+        writer.write(fh)
+    with pytest.raises(EncryptedPdf, match="a password is needed"):
+        load_document(path)
+
+
+def test_unreadable_metadata_pdf_fails_cleanly():
+    path = pypdf_sample("017-unreadable-meta-data", "unreadablemetadata.pdf")
+    try:
+        doc = load_document(path)
+    except LoadError as exc:  # pypdf 7.1 cannot walk its page tree: "Invalid object in /Pages"
+        assert isinstance(exc, CorruptFile)
+        assert str(exc).startswith("unreadable PDF")
+        assert_one_line(exc)
+    else:  # a newer pypdf may repair it: then it must be a sane document
+        assert doc.page_count >= 1 and doc.text
+
+
+@pytest.mark.parametrize(
+    "parts",
+    [
+        ("007-imagemagick-images", "imagemagick-ASCII85Decode.pdf"),
+        ("007-imagemagick-images", "imagemagick-CCITTFaxDecode.pdf"),
+        ("007-imagemagick-images", "imagemagick-lzw.pdf"),
+        ("019-grayscale-image", "grayscale-image.pdf"),
+        ("023-cmyk-image", "cmyk-image.pdf"),
+    ],
+)
+def test_image_only_pdf_is_rejected_as_having_no_text_layer(parts):
+    with pytest.raises(EmptyDocument) as info:
+        load_document(pypdf_sample(*parts))
+    assert str(info.value) == "no extractable text (scanned PDF without a text layer?)"
+
+
+def test_mostly_image_pdf_loads_with_merged_page_warnings():
+    # Six image pages; four also carry the one word "Background" as real text.
+    doc, pages = load_with_pages(pypdf_sample("007-imagemagick-images", "imagemagick-images.pdf"))
+    assert_consistent(doc, pages)
+    assert "pages 4–5: no text layer (scanned?)" in doc.warnings
+    assert f"pages 1–3, 6: {quality.LITTLE_TEXT}" in doc.warnings
+    assert pages[3].warnings == ("page 4: no text layer (scanned?)",)
+
+
+@pytest.mark.parametrize(
+    ("name", "title", "phrase"),
+    [
+        ("wikibook_langchain_sample_flying_car_law.pdf", "하늘을 나는 자동차 관련 법제도", "자동차"),
+        # its metadata title is the conference's paper template, so the file stem is used
+        ("KorQuAD_2.0_paper.pdf", "KorQuAD_2.0_paper", "기계독해"),
+    ],
+)
+def test_korean_pdf_extracts_hangul(name, title, phrase):
+    doc, pages = load_with_pages(shared("pdf", "ko", name))
+    assert_consistent(doc, pages)
+    assert doc.title == title
+    assert phrase in doc.text.replace(" ", "")
+    assert hangul_count(doc.text) > 1000
+    assert not any("garbled" in w for w in doc.warnings)
+
+
+def test_thinkpython_run_together_words_are_flagged_per_page():
+    path = shared("pdf", "long_en", "thinkpython2.pdf")
+    page5, page9 = read_pdf_pages(path, [5, 9])  # the preface; a clean page of the same book
+    assert page5.number == 5
+    assert any(w.startswith("page 5: words run together (missing spaces?)") for w in page5.warnings)
+    assert "Thestrangehistoryofthisbook" in page5.text
+    assert page9.warnings == ()
+
+
+def test_pdf_tabs_between_words_become_spaces():
+    path = shared("pdf", "long_en", "google_prompt_engineering_whitepaper_2024.pdf")
+    raw = PdfReader(path).pages[1].extract_text()
+    assert "\t" in raw  # pypdf separates words with TABs in this PDF
+    (page,) = read_pdf_pages(path, [2])
+    assert "\t" not in page.text and page.warnings == ()
+    assert " ".join(raw.split()) == " ".join(page.text.split())
+
+
+@pytest.mark.slow
+def test_long_pdf_loads_whole_with_compact_warnings():
+    start = time.perf_counter()
+    doc, pages = load_with_pages(shared("pdf", "long_en", "thinkpython2.pdf"))
+    seconds = time.perf_counter() - start
+    assert_consistent(doc, pages)
+    assert doc.page_count == 288 and [s.number for s in doc.pages] == list(range(1, 289))
+    spaces = [w for w in doc.warnings if w.endswith("words run together (missing spaces?)")]
+    assert len(spaces) == 1 and spaces[0].startswith("pages 5–7, ")  # one merged line, not one per page
+    assert any(w.endswith("empty page (no text)") for w in doc.warnings)  # the book's blank pages
+    assert seconds < 120, seconds
+
+
+def test_page_limit_is_enforced_before_extraction():
+    path = pypdf_sample("004-pdflatex-4-pages", "pdflatex-4-pages.pdf")
+    with pytest.raises(TooLarge) as info:
+        load_document(path, max_pages=3)
+    assert str(info.value) == "4 pages, over the limit of 3"
+    assert load_document(path, max_pages=4).page_count == 4
+
+
+# --------------------------------------------------------------------------------------------------
+# bad files made in tmp_path
+# --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["empty.pdf", "empty.txt", "empty.md"])
+def test_zero_byte_file_is_rejected(tmp_path, name):
+    path = tmp_path / name
+    path.write_bytes(b"")
+    with pytest.raises(EmptyDocument, match=r"^empty file$"):
+        load_document(path)
+
+
+def test_whitespace_only_text_is_rejected(tmp_path):
+    path = tmp_path / "blank.txt"
+    path.write_text("  \n\n\t \r\n")
+    with pytest.raises(EmptyDocument, match="only whitespace"):
+        load_document(path)
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize(
+    "source",
+    [
+        ("pdf", "pypdf_sample_files", "004-pdflatex-4-pages", "pdflatex-4-pages.pdf"),
+        ("pdf", "ko", "KorQuAD_2.0_paper.pdf"),
+        ("pdf", "long_en", "thinkpython2.pdf"),
+        None,  # the bundled sample PDF
+    ],
+)
+def test_truncated_pdf_fails_cleanly_and_fast(tmp_path, source):
+    original = shared(*source) if source else SAMPLES / "heat_pumps.pdf"
+    data = original.read_bytes()
+    path = tmp_path / "truncated.pdf"
+    path.write_bytes(data[: len(data) // 2])
+    start = time.perf_counter()
+    try:
+        doc = load_document(path)
+    except LoadError as exc:
+        assert isinstance(exc, CorruptFile | EmptyDocument), exc
+        assert_one_line(exc)
+    else:  # loading what is readable is allowed too
+        assert doc.page_count >= 1
+    assert time.perf_counter() - start < 30
+
+
+def test_truncated_pdf_reason_mentions_damage(tmp_path):
+    data = (SAMPLES / "heat_pumps.pdf").read_bytes()
+    path = tmp_path / "half.pdf"
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(CorruptFile, match=r"^damaged PDF \(truncated or incomplete\?\)"):
+        load_document(path)
+
+
+def _pdf_with_broken_pages(tmp_path, broken: list[int]):
+    """The sample PDF rewritten by pypdf with an unterminated string in some pages' content streams."""
+    writer = PdfWriter(clone_from=SAMPLES / "heat_pumps.pdf")
+    for number in broken:
+        stream = DecodedStreamObject()
+        stream.set_data(b"BT /F1 12 Tf (Unterminated Tj ET")
+        writer.pages[number - 1].replace_contents(stream)
+    path = tmp_path / "broken.pdf"
+    with path.open("wb") as fh:
+        writer.write(fh)
+    return path
+
+
+def test_one_failing_page_becomes_an_empty_page_with_a_warning(tmp_path):
+    doc, pages = load_with_pages(_pdf_with_broken_pages(tmp_path, [2]))
+    assert_consistent(doc, pages)
+    assert pages[1].text == "" and pages[0].text and pages[2].text
+    assert pages[1].warnings[0].startswith("page 2: text extraction failed, PdfStreamError")
+    assert "page 2: text extraction failed" in doc.warnings
+
+
+def test_every_page_failing_is_a_corrupt_file(tmp_path):
+    with pytest.raises(CorruptFile, match="text extraction failed on every page"):
+        load_document(_pdf_with_broken_pages(tmp_path, [1, 2, 3]))
+
+
+def test_text_named_pdf_is_not_a_pdf(tmp_path):
+    path = tmp_path / "report.pdf"
+    path.write_text("This is a plain text file that pretends to be a PDF.\n" * 20)
+    with pytest.raises(WrongContent, match=r"^not a PDF"):
+        load_document(path)
+
+
+def test_pdf_header_may_follow_a_little_junk(tmp_path):
+    path = tmp_path / "junk-prefixed.pdf"
+    path.write_bytes(b"\r\n" * 10 + (SAMPLES / "heat_pumps.pdf").read_bytes())
+    doc = load_document(path)
+    assert doc.page_count == 3
+    assert any(w.startswith("the PDF needed repairs while reading") for w in doc.warnings)
+
+
+def test_binary_renamed_txt_is_rejected(tmp_path):
+    path = tmp_path / "archive.txt"
+    path.write_bytes(bytes(range(256)) * 64)
+    with pytest.raises(WrongContent, match=r"^binary file, not text"):
+        load_document(path)
+    png = tmp_path / "image.md"
+    png.write_bytes(b"\x89PNG\r\n\x1a\n" + os.urandom(2000))
+    with pytest.raises(WrongContent, match="binary file, not text"):
+        load_document(png)
+
+
+def test_pdf_renamed_txt_says_what_it_is(tmp_path):
+    path = tmp_path / "heat_pumps.txt"
+    path.write_bytes((SAMPLES / "heat_pumps.pdf").read_bytes())
+    with pytest.raises(WrongContent, match="looks like a PDF"):
+        load_document(path)
+
+
+def test_unsupported_suffix_names_the_supported_ones(tmp_path):
+    path = tmp_path / "notes.docx"
+    path.write_bytes(b"PK\x03\x04whatever")
+    with pytest.raises(UnsupportedFileType) as info:
+        load_document(path)
+    for suffix in SUPPORTED_SUFFIXES:
+        assert suffix in str(info.value)
+    bare = tmp_path / "README"
+    bare.write_text("hello")
+    with pytest.raises(UnsupportedFileType, match="no file extension"):
+        load_document(bare)
+
+
+def test_text_with_terminal_colours_is_still_text(tmp_path):
+    path = tmp_path / "build.txt"
+    path.write_text("\x1b[32mok\x1b[0m step passed\n" * 50 + "\fPage two of the log\n", encoding="utf-8")
+    assert "step passed" in load_document(path).text
+
+
+def test_byte_limit(tmp_path):
+    path = tmp_path / "big.txt"
+    path.write_text("word " * 1000)
+    with pytest.raises(TooLarge, match="over the limit"):
+        load_document(path, max_bytes=1000)
+    assert load_document(path, max_bytes=10_000).text.startswith("word word")
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(LoadError, match="file not found"):
+        load_document(tmp_path / "nope.txt")
+
+
+KOREAN = (SAMPLES / "korean_sample.txt").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("encoding", ["cp949", "euc-kr", "utf-16", "utf-16-le", "utf-16-be", "utf-8-sig", "utf-8"])
+def test_korean_text_in_any_common_encoding(tmp_path, encoding):
+    path = tmp_path / f"ko-{encoding}.txt"
+    path.write_bytes(KOREAN.encode(encoding))  # utf-16 writes a BOM; -le/-be do not
+    doc = load_document(path)
+    assert doc.text == KOREAN.strip()
+    assert not doc.text.startswith("\ufeff")
+
+
+def test_short_cp949_text(tmp_path):
+    path = tmp_path / "memo.txt"
+    path.write_bytes("회의는 내일 오후 3시에 본관 2층 회의실에서 열립니다.\n".encode("cp949"))
+    assert load_document(path).text == "회의는 내일 오후 3시에 본관 2층 회의실에서 열립니다."
+
+
+def test_english_utf16_without_bom(tmp_path):
+    text = "Annual leave is 25 days per year.\nUnused days expire on 31 March.\n"
+    path = tmp_path / "policy.txt"
+    path.write_bytes(text.encode("utf-16-le"))
+    assert load_document(path).text == text.strip()
+
+
+def test_latin1_text_decodes_as_western(tmp_path):
+    text = "Café au lait in Zürich, a naïve façade, smørrebrød in Århus and a résumé of déjà vu.\n" * 5
+    path = tmp_path / "latin.txt"
+    path.write_bytes(text.encode("latin-1"))
+    assert load_document(path).text == text.strip()
+
+
+def test_line_endings_are_normalised(tmp_path):
+    path = tmp_path / "crlf.txt"
+    path.write_bytes(b"first line\r\nsecond line\rthird line\n")
+    assert load_document(path).text == "first line\nsecond line\nthird line"
+
+
+MARKDOWN = """---
+title: front matter is not a heading
+---
+Intro paragraph before any heading.
+
+# Main Title #
+
+Some text with a C# mention and a #hashtag.
+
+Setext Heading
+==============
+
+A paragraph.
+
+Second Level
+------------
+
+```bash
+# a shell comment, not a heading
+echo hi
+```
+
+- list item
+---
+
+## Closing hashes ##
+#NoSpace is not a heading
+    # indented code is not a heading
+### Deep *heading*
+"""
+
+
+def test_markdown_headings_and_offsets(tmp_path):
+    path = tmp_path / "guide.md"
+    path.write_text(MARKDOWN, encoding="utf-8")
+    doc, pages = load_with_pages(path)
+    assert_consistent(doc, pages)
+    assert doc.text == MARKDOWN.strip()  # the markdown text itself is kept
+    assert [h for _, h in doc.sections] == [
+        "Main Title",
+        "Setext Heading",
+        "Second Level",
+        "Closing hashes",
+        "Deep *heading*",
+    ]
+    starts = {h: doc.text[o:].split("\n", 1)[0] for o, h in doc.sections}
+    assert starts["Main Title"] == "# Main Title #"
+    assert starts["Setext Heading"] == "Setext Heading"
+    assert starts["Second Level"] == "Second Level"
+    assert starts["Closing hashes"] == "## Closing hashes ##"
+    assert doc.title == "Main Title"
+
+
+def test_markdown_levels_and_title_fallback(tmp_path):
+    assert [(level, h) for _, level, h in markdown_headings("Title\n===\n\n## Sub\n")] == [(1, "Title"), (2, "Sub")]
+    path = tmp_path / "no-h1.markdown"
+    path.write_text("## Only a subsection\n\ntext\n", encoding="utf-8")
+    doc = load_document(path)
+    assert doc.title == "no-h1" and doc.file_type == "md" and doc.sections == ((0, "Only a subsection"),)
+
+
+def test_markdown_with_crlf_and_bom_keeps_offsets(tmp_path):
+    path = tmp_path / "win.md"
+    path.write_bytes(codecs.BOM_UTF8 + "# Título\r\n\r\nTexto.\r\n\r\n## Sección dos\r\nMás.\r\n".encode())
+    doc = load_document(path)
+    assert doc.text == "# Título\n\nTexto.\n\n## Sección dos\nMás."
+    assert doc.sections == ((0, "Título"), (doc.text.index("## Sección dos"), "Sección dos"))
+
+
+def test_garbled_text_file_gets_a_document_warning(tmp_path):
+    path = tmp_path / "garbled.txt"
+    path.write_text("Normal words here. " + "Mojibake \ufffd\ufffd\ufffd text " * 5, encoding="utf-8")
+    doc = load_document(path)
+    assert quality.GARBLED_REPLACEMENT in doc.warnings
+
+
+# --------------------------------------------------------------------------------------------------
+# the quality checks and normalisation on their own
+# --------------------------------------------------------------------------------------------------
+
+CLEAN = (
+    "The heat pump moves heat from a cold place to a warm place. Its efficiency is expressed as the "
+    "coefficient of performance, which is typically 3 to 4 at 7 °C. See https://example.org/some/very/long/"
+    "path/to/a/document-about-heat-pumps.html for details, or call install_heat_pump_from_configuration()."
+)
+
+
+def kinds(text: str) -> set[str]:
+    return {i.kind for i in quality.check_text(text)}
+
+
+def test_quality_checks_pass_clean_text():
+    assert kinds(CLEAN) == set()
+    assert kinds(KOREAN) == set()
+    toc = "\n".join(f"{i}.{j} Section title {'.' * 40} {i * 10 + j}" for i in range(1, 6) for j in range(1, 6))
+    assert kinds(toc) == set()  # dot leaders of a table of contents are not garbage
+
+
+def test_quality_checks_flag_bad_text():
+    assert quality.GARBLED_CID in kinds("(cid:12)(cid:34)(cid:56) (cid:78) some text")
+    assert quality.GARBLED_REPLACEMENT in kinds("abc \ufffd\ufffd\ufffd def")
+    assert quality.GARBLED_SYMBOLS in kinds("!#%&*+;<>?@^~|" * 10)
+    assert quality.MISSING_SPACES in kinds(
+        "Thestrangehistoryofthisbook begins here. andnotenoughhigh-levelguidanceabouthowtoprogram."
+    )
+    (issue,) = quality.check_text("x " * 50 + "Programminglanguagesareformallanguages y")
+    assert issue.kind == quality.MISSING_SPACES and "Programminglanguages" in issue.detail
+
+
+def test_page_ranges_are_merged():
+    assert quality.format_pages([3, 4, 5, 9]) == "pages 3–5, 9"
+    assert quality.format_pages([7]) == "page 7"
+    assert quality.format_pages(list(range(1, 40, 2))).endswith("… (20 pages)")
+    no_text = [quality.check_empty_page(True)]
+    summary = quality.summarize([(1, []), (3, no_text), (4, no_text), (5, no_text), (8, no_text)])
+    assert summary == ["pages 3–5, 8: no text layer (scanned?)"]
+    assert quality.page_warnings(3, no_text) == ("page 3: no text layer (scanned?)",)
+
+
+def test_pdf_text_normalisation():
+    raw = "Word\tword\x00s\r\nnext  line \r\nthe ﬁrst ﬂoor\xad\n\n\n\nexam-\nple\f"
+    assert normalize_pdf_text(raw) == "Word words\nnext line\nthe first floor\n\nexam-\nple"
+
+
+def test_normalisation_keeps_a_real_pdf_intact():
+    data = (SAMPLES / "heat_pumps.pdf").read_bytes()
+    raw = PdfReader(io.BytesIO(data)).pages[0].extract_text()
+    assert " ".join(normalize_pdf_text(raw).split()) == " ".join(raw.split())
