@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from rag.citations import resolve_citations
 from rag.embeddings import Embedder
@@ -65,6 +66,21 @@ class StreamEvent:
     answer: Answer | None = None
 
 
+class AnswerHook(Protocol):
+    """A step around the answer road (safety filters, semantic cache). Any method may be a no-op.
+
+    `before_retrieve` and `before_generate` return an Answer to stop early (a refusal, a cache hit) or
+    None to go on; `before_generate` may also flag sources in place. `after_answer` may rewrite the final
+    answer (redaction) or record it (cache). Hooks run in list order.
+    """
+
+    def before_retrieve(self, question: str, standalone: str, settings: Settings) -> Answer | None: ...
+
+    def before_generate(self, question: str, sources: list[Source], settings: Settings) -> Answer | None: ...
+
+    def after_answer(self, answer: Answer, settings: Settings) -> Answer: ...
+
+
 @dataclass
 class Answerer:
     settings: Settings
@@ -72,7 +88,7 @@ class Answerer:
     embedder: Embedder
     judge: Judge
     make_generator: Callable[[Settings], Generator]
-    hooks: list = field(default_factory=list)  # reserved for filters / cache (see rag/app.py)
+    hooks: list[AnswerHook] = field(default_factory=list)  # wired in rag/app.py
 
     def answer(
         self, question: str, history: Sequence[HistoryItem] | None = None, options: AskOptions | None = None
@@ -101,6 +117,11 @@ class Answerer:
         t0 = time.perf_counter()
         standalone = condense_question(question, history, generator if generator.mode == "llm" else None)
         timings["condense"] = time.perf_counter() - t0
+        for hook in self.hooks:
+            early = hook.before_retrieve(question, standalone, settings)
+            if early is not None:
+                yield StreamEvent("answer", answer=self._finish(early, timings, t_all))
+                return
 
         yield StreamEvent("status", "Searching your documents")
         t0 = time.perf_counter()
@@ -119,12 +140,14 @@ class Answerer:
             closest = [Source(i + 1, hit) for i, hit in enumerate(retrieval.closest)]
             notice = retrieval.notice or "No passage in your documents matches this question."
             answer = Answer(question, standalone, notice, mode="no-sources", sources=closest, notice=notice)
-            answer.timings = {**timings, "total": time.perf_counter() - t_all}
-            yield StreamEvent("answer", answer=answer)
+            yield StreamEvent("answer", answer=self._finish(answer, timings, t_all))
             return
         sources = [Source(i + 1, hit) for i, hit in enumerate(retrieval.hits)]
         for hook in self.hooks:
-            hook.before_generate(question, sources)
+            early = hook.before_generate(question, sources, settings)
+            if early is not None:
+                yield StreamEvent("answer", answer=self._finish(early, timings, t_all))
+                return
 
         yield StreamEvent("status", "Writing the answer")
         t0 = time.perf_counter()
@@ -135,8 +158,7 @@ class Answerer:
                 yield StreamEvent("delta", piece)
         except GenerationError as exc:
             answer = Answer(question, standalone, str(exc), mode="error", sources=sources, notice=str(exc))
-            answer.timings = {**timings, "total": time.perf_counter() - t_all}
-            yield StreamEvent("answer", answer=answer)
+            yield StreamEvent("answer", answer=self._finish(answer, timings, t_all))
             return
         text = "".join(pieces).strip() or REFUSAL
         timings["generate"] = time.perf_counter() - t0
@@ -160,6 +182,10 @@ class Answerer:
             answer.faithfulness = self.judge.judge(question, text, sources)
             timings["judge"] = time.perf_counter() - t0
         for hook in self.hooks:
-            answer = hook.after_answer(answer)
-        answer.timings = {**timings, "total": time.perf_counter() - t_all}
-        yield StreamEvent("answer", answer=answer)
+            answer = hook.after_answer(answer, settings)
+        yield StreamEvent("answer", answer=self._finish(answer, timings, t_all))
+
+    @staticmethod
+    def _finish(answer: Answer, timings: dict[str, float], t_all: float) -> Answer:
+        answer.timings = {**timings, **answer.timings, "total": time.perf_counter() - t_all}
+        return answer

@@ -79,7 +79,14 @@ class DocQA:
     def answerer(self):
         from rag.answer import Answerer
 
-        return Answerer(self.settings, self.retriever, self.embedder, self.judge, self.make_generator)
+        return Answerer(
+            self.settings, self.retriever, self.embedder, self.judge, self.make_generator, self.answer_hooks
+        )
+
+    @cached_property
+    def answer_hooks(self) -> list:
+        """Steps around the answer road, in order (safety filters first, then the semantic cache)."""
+        return []
 
     def warm_up(self) -> DocQA:
         """Load the models now rather than on the first request."""
