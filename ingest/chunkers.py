@@ -130,10 +130,7 @@ class TokenWindows:
             spans.append((a, b))
             if j >= n:
                 break
-            if self.overlap:
-                i = max(self._overlap_start(cuttable, starts_word, j - self.overlap, i), i + 1)
-            else:
-                i = j
+            i = max(self._overlap_start(cuttable, starts_word, j - self.overlap, i), i + 1) if self.overlap else j
         return self._enforce_limit(text, spans, boundaries)
 
     def _enforce_limit(self, text: str, spans: list[Span], boundaries: Sequence[int]) -> list[Span]:

@@ -6,6 +6,7 @@ invariants every later stage relies on: coverage, configured overlap, children i
 
 from __future__ import annotations
 
+import itertools
 import re
 
 from hypothesis import HealthCheck, given, settings
@@ -78,7 +79,7 @@ def test_overlap_windows_cover_overlap_as_configured_and_fit(counter, page_list,
     limit = min(size, counter.max_tokens)
     assert covered(doc.text, [(c.start, c.end) for c in chunks])
     assert max(counter.count([c.text for c in chunks])) <= limit
-    for prev, nxt in zip(chunks, chunks[1:], strict=False):
+    for prev, nxt in itertools.pairwise(chunks):
         assert nxt.start > prev.start
         shared = doc.text[nxt.start : prev.end] if nxt.start < prev.end else ""
         n_shared = counter.count([shared])[0] if shared.strip() else 0

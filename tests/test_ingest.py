@@ -107,7 +107,7 @@ def test_changed_file_replaces_all_old_chunks(make_app, tmp_path):
     doc = tmp_path / "notes.txt"
     doc.write_text("The pump runs at 40 degrees. The fan spins at 900 rpm. The coil is copper.\n")
     qa = make_app()
-    (r1,) = qa.ingestor.ingest_paths([doc], ALL_STRATEGIES)
+    (_r1,) = qa.ingestor.ingest_paths([doc], ALL_STRATEGIES)
     old_ids = {c.id for s in ALL_STRATEGIES for c in qa.store.iter_chunks(s.value)}
     doc.write_text("The pump now runs at 55 degrees. A new valve was added in 2024.\n")
     (r2,) = qa.ingestor.ingest_paths([doc], ALL_STRATEGIES)
