@@ -156,3 +156,26 @@ def load_settings(**overrides: object) -> Settings:
     """Read settings from the environment and `.env`; keyword overrides win (used by CLI flags)."""
     clean = {k: v for k, v in overrides.items() if v is not None}
     return Settings(**clean)
+
+
+def env_name(field: str) -> str:
+    """The environment variable a settings field is read from (the first alias when it has one)."""
+    info = Settings.model_fields[field]
+    alias = info.validation_alias
+    return alias.choices[0] if isinstance(alias, AliasChoices) else f"DOCQA_{field.upper()}"
+
+
+def settings_table(settings: Settings | None = None) -> str:
+    """Markdown table of every setting: the README's reference and `docqa config`'s output."""
+    rows = ["| variable | default | value | meaning |" if settings else "| variable | default | meaning |"]
+    rows.append("|---|---|---|---|" if settings else "|---|---|---|")
+    for name, info in Settings.model_fields.items():
+        default = getattr(info.default, "value", info.default)
+        cells = [f"`{env_name(name)}`", f"`{default}`"]
+        if settings is not None:
+            value = getattr(settings, name)
+            shown = "***" if isinstance(value, SecretStr) else getattr(value, "value", value)
+            cells.append(f"`{shown}`")
+        cells.append(info.description or "")
+        rows.append("| " + " | ".join(cells) + " |")
+    return "\n".join(rows)

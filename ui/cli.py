@@ -232,6 +232,14 @@ def _print_answer(result) -> None:
         out.print(table)
 
 
+@app.command()
+def config() -> None:
+    """Show every setting with its current value (secrets masked) and environment variable."""
+    from rag.settings import settings_table
+
+    print(settings_table(_app().settings))
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
     from rag.settings import offline_environment
