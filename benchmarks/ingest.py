@@ -94,7 +94,8 @@ def main() -> None:
             rows.append(row)
             print(f"done {backend}/{strategy}: {row['pipeline_s']} s", file=sys.stderr)
 
-    header = ["backend", "strategy", "pages", "chunks", "pages/s", "chunks/s", "pipeline s", "embed-only s", "ratio", "peak MB"]  # fmt: skip
+    header = ["backend", "strategy", "pages", "chunks", "pages/s", "chunks/s", "pipeline s",
+              "embed-only s", "ratio", "peak MB"]  # fmt: skip
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for r in rows:
         cells = [r["backend"], r["strategy"], r["pages"], r["chunks"], r["pages_per_s"], r["chunks_per_s"],
