@@ -240,6 +240,22 @@ def config() -> None:
     print(settings_table(_app().settings))
 
 
+@app.command()
+def ui(
+    host: Annotated[str | None, typer.Option(help="Bind address (default: DOCQA_HOST or 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default: DOCQA_PORT or 7860).")] = None,
+) -> None:
+    """Serve the web UI (login from DOCQA_AUTH='user:pass,...'; nothing is fetched from outside)."""
+    from ui.web import launch
+
+    qa = _app(host=host, port=port)
+    console.print(f"docqa web UI on http://{qa.settings.host}:{qa.settings.port} (loading models…)")
+    try:
+        launch(qa)
+    except (FingerprintMismatch, StoreUnavailable, ValueError) as exc:
+        raise _fail(str(exc)) from None
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
     from rag.settings import offline_environment

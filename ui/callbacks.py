@@ -1,0 +1,288 @@
+"""Event handlers of the web UI: translate between Gradio values and the app, never decide.
+
+One `Callbacks` object wraps the shared `DocQA`; it keeps no per-user state (conversations live in
+each browser session's gr.State), so any number of sessions can call it at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from rag.answer import AskOptions
+from rag.app import DocQA
+from rag.settings import parse_strategies
+from rag.types import Answer, FileReport, Strategy
+from ui import render
+
+ALL = "all"
+
+
+class GradioProgress:
+    """The ingest Progress protocol forwarded to a gr.Progress bar, one file at a time."""
+
+    def __init__(self, progress: gr.Progress, name: str, index: int, total: int) -> None:
+        self.progress, self.name, self.index, self.total = progress, name, index, total
+        self.planned = 0
+        self.done = 0
+        self._show("reading")
+
+    def _show(self, what: str) -> None:
+        share = self.done / self.planned if self.planned else 0.0
+        desc = f"{self.name} ({self.index + 1} of {self.total}): {what}"
+        self.progress((self.index + share) / max(self.total, 1), desc=desc)
+
+    def file_started(self, source: str, index: int, total: int) -> None:
+        pass
+
+    def chunks_planned(self, n: int) -> None:
+        self.planned += n
+        self._show(f"embedding {n} chunks")
+
+    def chunks_embedded(self, n: int) -> None:
+        self.done += n
+        self._show(f"embedded {self.done} of {self.planned} chunks")
+
+    def file_done(self, report: FileReport) -> None:
+        pass
+
+
+def _strategies(choice: str | None) -> tuple[Strategy, ...]:
+    return parse_strategies(choice or ALL)
+
+
+def _file_name(path: str) -> str:
+    # Gradio keeps the original name as the last path part of its upload cache (…/<hash>/<name>).
+    return Path(path).name
+
+
+def _record_dict(record) -> dict:
+    return {
+        "name": record.source,
+        "title": record.title,
+        "file_type": record.file_type,
+        "pages": record.pages,
+        "chunks": dict(record.chunks),
+        "ingested_at": record.ingested_at,
+        "warnings": list(record.warnings),
+        "path": record.path,
+    }
+
+
+class Callbacks:
+    def __init__(self, qa: DocQA) -> None:
+        self.qa = qa
+
+    # --- chat ----------------------------------------------------------------------------------
+    @staticmethod
+    def options(
+        strategy: str | None = None,
+        k: float | None = None,
+        retrieval_mode: str | None = None,
+        mmr: bool | None = None,
+        threshold: float | None = None,
+        documents: Sequence[str] | None = None,
+        model: str | None = None,
+        temperature: float | None = None,
+        max_tokens: float | None = None,
+        judge: bool = True,
+    ) -> AskOptions:
+        return AskOptions(
+            strategy=Strategy(strategy) if strategy else None,
+            k=int(k) if k else None,
+            retrieval_mode=retrieval_mode or None,
+            mmr=mmr,
+            threshold=threshold,
+            documents=list(documents) if documents else None,
+            model=(model or "").strip() or None,
+            temperature=temperature,
+            max_tokens=int(max_tokens) if max_tokens else None,
+            judge=bool(judge),
+        )
+
+    def ask(
+        self, question: str, chat: list, conversation: list, answers: list, *settings: Any
+    ) -> Iterator[tuple[Any, ...]]:
+        """Stream one turn into the chat: a steps message (status events), the answer (deltas), then
+        the final answer with its sources panel and faithfulness badge."""
+        question = (question or "").strip()
+        if not question:
+            yield gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
+            return
+        chat = list(chat or [])
+        user = {"role": "user", "content": question}
+        steps: list[str] = []
+        waiting = render.banner("info", "Searching your documents…")
+
+        def view(status: dict, reply: str | None) -> list:
+            messages = [*chat, user, status]
+            return messages if reply is None else [*messages, {"role": "assistant", "content": reply}]
+
+        def pending(title: str) -> dict:
+            log = render.steps_log(steps, {})
+            return {"role": "assistant", "content": log, "metadata": {"title": title, "status": "pending"}}
+
+        yield "", view(pending("Starting…"), None), waiting, "", conversation, answers
+        text = ""
+        answer: Answer | None = None
+        try:
+            options = self.options(*settings)
+            for event in self.qa.answerer.stream(question, conversation, options):
+                if event.kind == "status":
+                    steps.append(event.text)
+                    yield gr.skip(), view(pending(render.status_title(event.text)), None), *(gr.skip(),) * 4
+                elif event.kind == "delta":
+                    text += event.text
+                    reply = render.streaming_markdown(text)
+                    yield gr.skip(), view(pending("Writing the answer…"), reply), *(gr.skip(),) * 4
+                elif event.kind == "answer":
+                    answer = event.answer
+        except Exception as exc:  # the store or model failed: show why, keep the session usable
+            answer = Answer(question, question, f"Could not answer: {exc}", mode="error")
+        assert answer is not None
+        total = answer.timings.get("total", 0.0)
+        done = {
+            "role": "assistant",
+            "content": render.steps_log(steps, answer.timings),
+            "metadata": {"title": _done_title(answer), "status": "done", "duration": round(total, 2)},
+        }
+        conversation = [
+            *conversation,
+            {"role": "user", "content": question},
+            {"role": "assistant", "content": answer.text},
+        ]
+        yield (
+            "",
+            view(done, render.answer_markdown(answer)),
+            render.sources_html(answer),
+            render.faithfulness_html(answer.faithfulness, answer.mode),
+            conversation,
+            [*answers, answer],
+        )
+
+    @staticmethod
+    def show_turn(chat: list, answers: list, evt: gr.SelectData) -> tuple[str, str]:
+        """Clicking a message shows the sources and score of that turn's answer."""
+        index = evt.index[0] if isinstance(evt.index, list | tuple) else evt.index
+        turn = sum(1 for m in (chat or [])[: int(index) + 1] if _role(m) == "user")
+        if not answers or turn < 1 or turn > len(answers):
+            return gr.skip(), gr.skip()
+        answer = answers[turn - 1]
+        return render.sources_html(answer), render.faithfulness_html(answer.faithfulness, answer.mode)
+
+    @staticmethod
+    def new_conversation() -> tuple:
+        return [], [], [], render.empty_sources(), ""
+
+    def api_ask(self, question: str, history: list | None = None, options: dict | None = None) -> tuple[str, dict]:
+        """Ask a question. `history`: earlier turns as role/content dicts; `options`: AskOptions fields
+        (strategy, k, retrieval_mode, mmr, threshold, documents, model, temperature, max_tokens, judge).
+        Returns the answer text and the full answer (citations, sources, faithfulness) as a dict."""
+        opts = dict(options or {})
+        fields = set(AskOptions.__dataclass_fields__)
+        unknown = sorted(set(opts) - fields)
+        if unknown:
+            raise gr.Error(f"unknown option(s) {', '.join(unknown)}; known: {', '.join(sorted(fields))}")
+        if opts.get("strategy"):
+            opts["strategy"] = Strategy(opts["strategy"])
+        answer = self.qa.answerer.answer(question, history or [], AskOptions(**opts))
+        return answer.text, answer.to_dict()
+
+    # --- upload ----------------------------------------------------------------------------------
+    def upload(
+        self,
+        files: list | None,
+        strategy: str | None,
+        progress: gr.Progress = gr.Progress(),  # noqa: B008 (Gradio injects it)
+    ) -> Iterator[tuple[list[list], str]]:
+        """Ingest each uploaded file under its original name; the table grows as files finish."""
+        paths = [f if isinstance(f, str) else getattr(f, "name", str(f)) for f in (files or [])]
+        if not paths:
+            yield [], render.report_summary([])
+            return
+        try:
+            strategies = _strategies(strategy)
+        except ValueError as exc:
+            raise gr.Error(str(exc)) from None
+        reports: list[FileReport] = []
+        for i, path in enumerate(paths):
+            name = _file_name(path)
+            tracker = GradioProgress(progress, name, i, len(paths))
+            reports.append(self.qa.ingestor.ingest_file(path, strategies, source=name, progress=tracker))
+            busy = render.banner("info", f"Ingested {i + 1} of {len(paths)} files…")
+            yield render.report_rows(reports), busy if i + 1 < len(paths) else render.report_summary(reports)
+
+    # --- library ---------------------------------------------------------------------------------
+    def documents(self) -> list[dict]:
+        """All ingested documents: name, title, file_type, pages, chunks per strategy, ingested_at, warnings."""
+        return [_record_dict(r) for r in self.qa.store.list_documents()]
+
+    def remove(self, name: str) -> dict:
+        """Remove a document by name (as listed by `documents`)."""
+        removed = bool(name) and self.qa.store.remove_document(name)
+        message = f"Removed {name}." if removed else f"No document named {name!r}."
+        return {"removed": removed, "name": name, "message": message}
+
+    def library(self, selected: str | None = None) -> tuple:
+        """Table, summary, the name pickers (library and chat filter) and the header, in one refresh."""
+        records = self.qa.store.list_documents()
+        names = [r.source for r in records]
+        keep = selected if selected in names else (names[0] if names else None)
+        return (
+            render.library_rows(records),
+            render.library_summary(records),
+            gr.update(choices=names, value=keep),
+            gr.update(choices=names),
+            self.header(len(records)),
+        )
+
+    def header(self, count: int | None = None) -> str:
+        s = self.qa.settings
+        if count is None:
+            count = len(self.qa.store.list_documents())
+        return render.header(s.llm_enabled, s.llm_model, count)
+
+    def remove_from_ui(self, name: str | None) -> str:
+        if not name:
+            return render.banner("info", "Choose a document to remove.")
+        result = self.remove(name)
+        return render.banner("ok" if result["removed"] else "error", result["message"])
+
+    def reingest(self, name: str | None, progress: gr.Progress = gr.Progress()) -> str:  # noqa: B008
+        """Ingest a document again from the path it was read from (if that file still exists)."""
+        if not name:
+            return render.banner("info", "Choose a document to re-ingest.")
+        record = self.qa.store.get_document(name)
+        if record is None:
+            return render.banner("error", f"No document named {name!r}.")
+        if not record.path or not Path(record.path).is_file():
+            return render.banner(
+                "warn", f"The original file of {name} is gone.", f"It was read from {record.path}; upload it again."
+            )
+        strategies = [Strategy(s) for s in record.chunks] or list(self.qa.settings.strategies)
+        tracker = GradioProgress(progress, name, 0, 1)
+        report = self.qa.ingestor.ingest_file(record.path, strategies, source=name, progress=tracker)
+        if report.status == "failed":
+            return render.banner("error", f"Re-ingesting {name} failed.", report.error)
+        if report.status == "unchanged":
+            return render.banner("ok", f"{name} is up to date.", "The file has not changed since it was ingested.")
+        return render.banner("ok", f"Re-ingested {name}.", render.chunks_label(report.chunks))
+
+
+def _role(message: Any) -> str:
+    return message.get("role", "") if isinstance(message, dict) else getattr(message, "role", "")
+
+
+def _done_title(answer: Answer) -> str:
+    label = {
+        "llm": "Answered",
+        "extractive": "Answered from quotes",
+        "no-sources": "No matching passage",
+        "refused": "Not answered",
+        "error": "Failed",
+    }.get(answer.mode, "Done")
+    cached = " (cached)" if answer.cached else ""
+    return f"{label}{cached} · {len(answer.sources)} sources"

@@ -1,0 +1,132 @@
+"""The stylesheet of the web UI (a Python string so that it ships with the package).
+
+Colours come from the Gradio theme's CSS variables where one fits, so dark mode keeps working; accents
+are translucent so they read on either background.
+"""
+
+CSS = r"""
+.gradio-container { max-width: 1480px !important; width: 100% !important; margin: 0 auto !important; }
+#dq-report td, #dq-library td, #dq-report th, #dq-library th { font-family: var(--font) !important; font-size: 13.5px; }
+footer { opacity: .75; }
+
+/* header */
+.dq-header { display: flex; align-items: center; justify-content: space-between; gap: 16px; flex-wrap: wrap;
+  padding: 14px 20px; border-radius: 14px; color: #fff;
+  background: linear-gradient(120deg, #312e81 0%, #4338ca 55%, #0369a1 100%);
+  box-shadow: 0 6px 20px rgba(49, 46, 129, .18); }
+.dq-brand { display: flex; align-items: center; gap: 14px; }
+.dq-logo { display: grid; place-items: center; width: 42px; height: 42px; border-radius: 11px;
+  background: rgba(255,255,255,.16); font-weight: 800; letter-spacing: -.5px; font-size: 18px; }
+.dq-header h1 { margin: 0; font-size: 21px; font-weight: 700; color: #fff; letter-spacing: -.2px; }
+.dq-header p { margin: 2px 0 0; font-size: 13.5px; color: rgba(255,255,255,.82); }
+.dq-pills { display: flex; gap: 8px; flex-wrap: wrap; }
+.dq-pill { font-size: 12.5px; padding: 4px 11px; border-radius: 999px; background: rgba(255,255,255,.14);
+  border: 1px solid rgba(255,255,255,.22); color: #fff; white-space: nowrap; }
+.dq-pill-ok { background: rgba(16,185,129,.28); border-color: rgba(110,231,183,.55); }
+.dq-pill-warn { background: rgba(245,158,11,.30); border-color: rgba(252,211,77,.6); }
+
+/* banners */
+.dq-banner { display: flex; gap: 10px; align-items: flex-start; padding: 10px 14px; border-radius: 10px;
+  font-size: 14px; line-height: 1.45; border: 1px solid; color: var(--body-text-color); }
+.dq-banner code { font-size: 12.5px; padding: 1px 5px; border-radius: 5px; background: rgba(127,127,127,.14); }
+.dq-banner-icon { font-size: 15px; line-height: 1.35; }
+.dq-info  { background: rgba(59,130,246,.08);  border-color: rgba(59,130,246,.30); }
+.dq-warn  { background: rgba(245,158,11,.10);  border-color: rgba(245,158,11,.42); }
+.dq-error { background: rgba(239,68,68,.09);   border-color: rgba(239,68,68,.40); }
+.dq-ok    { background: rgba(16,185,129,.09);  border-color: rgba(16,185,129,.40); }
+
+/* chat */
+#dq-chat .message { font-size: 15px; line-height: 1.6; }
+sup.dq-ref, .dq-ref { display: inline-block; font-size: 11px; font-weight: 700; line-height: 1; vertical-align: 2px;
+  padding: 2px 5px; margin: 0 1px; border-radius: 6px; color: #4338ca; background: rgba(99,102,241,.13); }
+.dq-cites { display: flex; flex-wrap: wrap; gap: 6px; margin-top: 10px; padding-top: 8px;
+  border-top: 1px dashed var(--border-color-primary); }
+.dq-cite-ref { font-size: 12.5px; padding: 2px 9px; border-radius: 999px; background: rgba(99,102,241,.08);
+  border: 1px solid rgba(99,102,241,.22); white-space: nowrap; }
+.dq-cite-ref b { color: #4338ca; }
+.dq-caret { color: #6366f1; animation: dq-blink 1s steps(2, start) infinite; }
+@keyframes dq-blink { to { visibility: hidden; } }
+.dq-msg-error { color: #b91c1c; }
+.dq-msg-note { color: var(--body-text-color-subdued); font-style: italic; }
+.dq-toolbar { align-items: center; }
+.dq-hint { font-size: 12.5px; color: var(--body-text-color-subdued); }
+.dq-small, .dq-small p { font-size: 13px !important; color: var(--body-text-color-subdued); }
+
+/* side panel */
+#dq-side { gap: 12px; }
+#dq-sources { max-height: 70vh; overflow-y: auto; padding-right: 4px; }
+.dq-section { display: flex; align-items: center; gap: 8px; margin: 4px 0 10px; font-size: 13px; font-weight: 700;
+  text-transform: uppercase; letter-spacing: .06em; color: var(--body-text-color-subdued); }
+.dq-section span, .dq-more summary span { font-size: 11.5px; padding: 1px 8px; border-radius: 999px;
+  background: rgba(127,127,127,.14); letter-spacing: 0; }
+.dq-empty { text-align: center; padding: 40px 24px; border: 1.5px dashed var(--border-color-primary);
+  border-radius: 14px; color: var(--body-text-color-subdued); }
+.dq-empty p { margin: 4px 0; font-size: 14px; }
+.dq-empty-icon { font-size: 34px; color: #818cf8; line-height: 1; margin-bottom: 6px; }
+
+.dq-card { border: 1px solid var(--border-color-primary); border-radius: 12px; padding: 12px 14px;
+  margin-bottom: 10px; background: var(--block-background-fill); }
+.dq-card.dq-cited { border-left: 4px solid #6366f1; }
+.dq-card header { display: flex; align-items: center; gap: 8px; margin-bottom: 8px; flex-wrap: wrap; }
+.dq-num { display: grid; place-items: center; min-width: 22px; height: 22px; padding: 0 5px; border-radius: 7px;
+  font-size: 12px; font-weight: 700; color: #fff; background: #6366f1; }
+.dq-card:not(.dq-cited) .dq-num { background: #94a3b8; }
+.dq-file { font-weight: 650; font-size: 14px; overflow: hidden; text-overflow: ellipsis; white-space: nowrap;
+  max-width: 60%; }
+.dq-page { font-size: 12.5px; font-weight: 600; padding: 1px 8px; border-radius: 999px;
+  background: rgba(14,165,233,.12); color: #0369a1; }
+.dq-meta { margin-left: auto; font-size: 12px; color: var(--body-text-color-subdued);
+  font-variant-numeric: tabular-nums; }
+.dq-passage { font-size: 13.5px; line-height: 1.6; color: var(--body-text-color); }
+.dq-passage mark { background: rgba(250,204,21,.42); color: inherit; padding: 1px 2px; border-radius: 3px;
+  box-shadow: inset 0 -2px 0 rgba(202,138,4,.55); }
+.dq-supports { margin-top: 8px; font-size: 12.5px; color: var(--body-text-color-subdued); font-style: italic; }
+.dq-full summary, .dq-more summary, .dq-claims summary { cursor: pointer; font-size: 12.5px; font-weight: 600;
+  color: #4f46e5; margin-top: 8px; user-select: none; }
+.dq-full .dq-passage { margin-top: 6px; padding: 8px 10px; border-radius: 8px; background: rgba(127,127,127,.06); }
+.dq-more { margin: 6px 0 10px; }
+.dq-more[open] > summary { margin-bottom: 10px; }
+.dq-flags { display: flex; gap: 6px; flex-wrap: wrap; margin-bottom: 8px; }
+.dq-chip { display: inline-block; font-size: 11.5px; padding: 1px 8px; border-radius: 999px;
+  background: rgba(127,127,127,.14); }
+.dq-chip-warn { background: rgba(245,158,11,.16); color: #b45309; border: 1px solid rgba(245,158,11,.45);
+  font-weight: 600; }
+.dq-note { font-size: 12.5px; color: var(--body-text-color-subdued); margin: 6px 2px; }
+
+/* faithfulness badge */
+.dq-faith { border-radius: 12px; padding: 12px 14px; border: 1px solid; background: var(--block-background-fill); }
+.dq-faith-head { display: flex; align-items: center; gap: 12px; }
+.dq-faith .dq-score { font-size: 26px; font-weight: 800; font-variant-numeric: tabular-nums; letter-spacing: -.5px; }
+.dq-faith-label { font-weight: 700; font-size: 14px; }
+.dq-faith-judge { font-size: 12px; color: var(--body-text-color-subdued); }
+.dq-bar { height: 6px; border-radius: 999px; background: rgba(127,127,127,.16); margin: 10px 0 2px;
+  overflow: hidden; }
+.dq-bar span { display: block; height: 100%; border-radius: 999px; background: #94a3b8; }
+.dq-band-high .dq-bar span { background: #10b981; }
+.dq-band-medium .dq-bar span { background: #f59e0b; }
+.dq-band-low .dq-bar span { background: #ef4444; }
+.dq-band-high { border-color: rgba(16,185,129,.45); background: rgba(16,185,129,.06); }
+.dq-band-high .dq-score { color: #059669; }
+.dq-band-medium { border-color: rgba(245,158,11,.5); background: rgba(245,158,11,.07); }
+.dq-band-medium .dq-score { color: #d97706; }
+.dq-band-low { border-color: rgba(239,68,68,.45); background: rgba(239,68,68,.06); }
+.dq-band-low .dq-score { color: #dc2626; }
+.dq-band-none { border-color: var(--border-color-primary); color: var(--body-text-color-subdued); font-size: 13px; }
+.dq-claims ul { list-style: none; padding: 0; margin: 8px 0 0; }
+.dq-v { display: flex; gap: 8px; padding: 7px 0; border-top: 1px solid rgba(127,127,127,.15); font-size: 13px; }
+.dq-v-icon { font-weight: 800; width: 16px; flex: none; text-align: center; }
+.dq-v-supported .dq-v-icon { color: #059669; }
+.dq-v-not_supported .dq-v-icon, .dq-v-contradicted .dq-v-icon { color: #dc2626; }
+.dq-v-not_supported .dq-v-claim { text-decoration: underline wavy rgba(220,38,38,.55); text-underline-offset: 3px; }
+.dq-v-contradicted { background: rgba(239,68,68,.07); border-radius: 6px; padding-left: 4px; }
+.dq-v-contradicted .dq-v-claim { text-decoration: line-through rgba(220,38,38,.7); }
+.dq-v-meta { font-size: 12px; color: var(--body-text-color-subdued); margin-top: 2px; }
+
+/* library */
+.dq-stats { display: flex; gap: 12px; }
+.dq-stats > div { flex: 1; padding: 12px 16px; border-radius: 12px; border: 1px solid var(--border-color-primary);
+  background: var(--block-background-fill); }
+.dq-stats b { display: block; font-size: 24px; font-weight: 800; color: #4338ca; }
+.dq-stats span { font-size: 12.5px; color: var(--body-text-color-subdued); text-transform: uppercase;
+  letter-spacing: .05em; }
+"""

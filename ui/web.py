@@ -1,0 +1,267 @@
+"""The web UI: Chat, Upload and Library tabs over one shared `DocQA`.
+
+`build_ui(qa)` lays out components and wires events to `ui.callbacks`; `launch(qa)` loads the models
+once, then serves on settings.host:settings.port with the queue, optional login, and nothing fetched
+from outside (system fonts, analytics off, no share link).
+"""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from rag.app import DocQA
+from rag.settings import offline_environment
+from rag.types import ALL_STRATEGIES
+from ui import render
+from ui.callbacks import ALL, Callbacks
+from ui.style import CSS
+
+SYSTEM_FONTS = ("Inter", "ui-sans-serif", "system-ui", "-apple-system", "Segoe UI", "Roboto", "sans-serif")
+MONO_FONTS = ("ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "monospace")
+
+CHAT_CONCURRENCY = 4  # answers streaming at once (each mostly waits on the LLM server)
+INGEST_CONCURRENCY = 1  # embedding is CPU-bound: one upload at a time, in its own lane
+LIBRARY_CONCURRENCY = 8  # cheap registry reads and removals
+
+CHAT_PLACEHOLDER = (
+    "### Ask your documents\n"
+    "Answers cite their sources as **[n]**; the panel on the right shows each cited passage with the "
+    "supporting sentence highlighted.\n\nAdd files in the **Upload** tab, tune retrieval in **Answer settings**."
+)
+
+
+def theme() -> gr.themes.Base:
+    """Soft indigo on slate with system fonts (a Google font would be fetched from outside)."""
+    return gr.themes.Soft(
+        primary_hue="indigo",
+        secondary_hue="sky",
+        neutral_hue="slate",
+        radius_size="md",
+        font=SYSTEM_FONTS,
+        font_mono=MONO_FONTS,
+    ).set(
+        body_background_fill="#f6f7fb",
+        block_shadow="0 1px 2px rgba(15, 23, 42, 0.04)",
+        button_primary_shadow="none",
+    )
+
+
+def css() -> str:
+    return CSS
+
+
+def build_ui(qa: DocQA) -> gr.Blocks:
+    cb = Callbacks(qa)
+    s = qa.settings
+    strategies = [st.value for st in ALL_STRATEGIES]
+
+    with gr.Blocks(title="docqa · ask your documents", fill_width=True, analytics_enabled=False) as demo:
+        conversation = gr.State([])  # role/content turns handed to the answerer (this session only)
+        answers = gr.State([])  # this session's Answer objects, one per turn
+        header = gr.HTML(render.header(s.llm_enabled, s.llm_model, 0), elem_id="dq-header")
+
+        with gr.Sidebar(
+            label="Answer settings", open=False, position="left", width=330, elem_id="dq-settings"
+        ) as sidebar:
+            gr.Markdown("### Answer settings\nApplied to your next question.")
+            strategy = gr.Dropdown(
+                strategies, value=s.strategy.value, label="Chunking strategy", info="Which index to search."
+            )
+            top_k = gr.Slider(1, 20, value=s.top_k, step=1, label="Sources (top-k)")
+            mode = gr.Radio(["hybrid", "dense", "lexical"], value=s.retrieval_mode, label="Retrieval mode")
+            mmr = gr.Checkbox(value=s.mmr, label="Diversify sources (MMR)")
+            threshold = gr.Slider(
+                0, 1, value=s.relevance_threshold, step=0.05, label="Relevance threshold", info="0 keeps every match."
+            )
+            doc_filter = gr.Dropdown(
+                [], value=[], multiselect=True, label="Only these documents", info="Empty searches all of them."
+            )
+            with gr.Accordion("Language model", open=s.llm_enabled):
+                if not s.llm_enabled:
+                    gr.Markdown("_Not configured: answers are extractive. Set `OPENAI_API_KEY` or `OPENAI_BASE_URL`._")
+                model = gr.Textbox(value=s.llm_model, label="Model", interactive=s.llm_enabled)
+                temperature = gr.Slider(0, 2, value=s.temperature, step=0.1, label="Temperature")
+                max_tokens = gr.Slider(64, 4096, value=s.max_tokens, step=32, label="Max answer tokens")
+            judge = gr.Checkbox(value=True, label="Score faithfulness")
+
+        with gr.Tabs(elem_id="dq-tabs") as tabs:
+            with gr.Tab("Chat", id="chat", elem_id="dq-tab-chat"):
+                banner = render.mode_banner(s.llm_enabled)
+                gr.HTML(banner, visible=bool(banner), elem_id="dq-mode-banner")
+                with gr.Row(equal_height=False, elem_id="dq-chat-row"):
+                    with gr.Column(scale=7, min_width=420):
+                        chatbot = gr.Chatbot(
+                            label="Conversation",
+                            show_label=False,
+                            height="62vh",
+                            min_height=420,
+                            placeholder=CHAT_PLACEHOLDER,
+                            buttons=["copy"],
+                            feedback_options=None,
+                            elem_id="dq-chat",
+                        )
+                        question = gr.Textbox(
+                            placeholder="Ask a question about your documents…",
+                            show_label=False,
+                            submit_btn="Ask",
+                            lines=1,
+                            max_lines=6,
+                            autofocus=True,
+                            elem_id="dq-question",
+                        )
+                        with gr.Row(elem_classes="dq-toolbar"):
+                            new_chat = gr.Button("New conversation", size="sm", variant="secondary", scale=0)
+                            open_settings = gr.Button("Answer settings", size="sm", variant="secondary", scale=0)
+                            gr.HTML(
+                                '<span class="dq-hint">Follow-ups use the conversation · click an answer to see '
+                                "its sources again</span>"
+                            )
+                    with gr.Column(scale=5, min_width=340, elem_id="dq-side"):
+                        faith = gr.HTML("", elem_id="dq-faith")
+                        sources = gr.HTML(render.empty_sources(), elem_id="dq-sources")
+
+            with gr.Tab("Upload", id="upload", elem_id="dq-tab-upload"):
+                with gr.Row(equal_height=False):
+                    with gr.Column(scale=3):
+                        files = gr.File(
+                            file_count="multiple",
+                            label="PDF, TXT or Markdown files",
+                            height=220,
+                            elem_id="dq-files",
+                        )
+                    with gr.Column(scale=2):
+                        ingest_strategy = gr.Dropdown(
+                            [(f"All strategies ({', '.join(strategies)})", ALL), *((v, v) for v in strategies)],
+                            value=s.ingest_strategies if s.ingest_strategies in strategies else ALL,
+                            label="Chunking strategy",
+                            info="Build the index for one strategy, or all of them to compare later.",
+                        )
+                        ingest_btn = gr.Button("Add to library", variant="primary", elem_id="dq-ingest")
+                        gr.Markdown(
+                            f"Up to **{s.max_file_mb:g} MB** and **{s.max_pages} pages** per file. A file that fails "
+                            "is not stored at all; re-uploading a changed file replaces the old version.",
+                            elem_classes="dq-small",
+                        )
+                upload_summary = gr.HTML("", elem_id="dq-upload-summary")
+                report = gr.Dataframe(
+                    headers=render.REPORT_HEADERS,
+                    value=[],
+                    interactive=False,
+                    wrap=True,
+                    label="Ingest report",
+                    column_widths=["22%", "11%", "7%", "22%", "22%", "16%"],
+                    elem_id="dq-report",
+                )
+
+            with gr.Tab("Library", id="library", elem_id="dq-tab-library"):
+                library_summary = gr.HTML("", elem_id="dq-library-summary")
+                library = gr.Dataframe(
+                    headers=render.LIBRARY_HEADERS,
+                    value=[],
+                    interactive=False,
+                    wrap=True,
+                    show_search="search",
+                    label="Documents",
+                    column_widths=["26%", "7%", "7%", "28%", "14%", "18%"],
+                    elem_id="dq-library",
+                )
+                with gr.Row(elem_classes="dq-toolbar dq-manage"):
+                    doc_name = gr.Dropdown(
+                        [], label="Document", show_label=False, container=False, scale=3, elem_id="dq-doc-name"
+                    )
+                    reingest_btn = gr.Button("Re-ingest from disk", scale=1, elem_id="dq-reingest")
+                    remove_btn = gr.Button("Remove", variant="stop", scale=1, elem_id="dq-remove")
+                    refresh_btn = gr.Button("Refresh", scale=1, variant="secondary", elem_id="dq-refresh")
+                library_message = gr.HTML("", elem_id="dq-library-message")
+
+        # --- events --------------------------------------------------------------------------------
+        settings_inputs = [strategy, top_k, mode, mmr, threshold, doc_filter, model, temperature, max_tokens, judge]
+        library_outputs = [library, library_summary, doc_name, doc_filter, header]
+        private = {"api_visibility": "private"}
+
+        question.submit(
+            cb.ask,
+            [question, chatbot, conversation, answers, *settings_inputs],
+            [question, chatbot, sources, faith, conversation, answers],
+            concurrency_id="chat",
+            concurrency_limit=CHAT_CONCURRENCY,
+            show_progress="hidden",
+            **private,
+        )
+        open_settings.click(lambda: gr.Sidebar(open=True), None, sidebar, **private)
+        chatbot.select(cb.show_turn, [chatbot, answers], [sources, faith], **private)
+        reset = [chatbot, conversation, answers, sources, faith]
+        new_chat.click(cb.new_conversation, None, reset, **private)
+        chatbot.clear(cb.new_conversation, None, reset, **private)
+
+        ingest_btn.click(
+            cb.upload,
+            [files, ingest_strategy],
+            [report, upload_summary],
+            api_name="upload",
+            api_description="Ingest files (PDF/TXT/MD) under their names; returns the per-file report.",
+            concurrency_id="ingest",
+            concurrency_limit=INGEST_CONCURRENCY,
+        ).then(cb.library, [doc_name], library_outputs, **private)
+
+        refresh_btn.click(cb.library, [doc_name], library_outputs, concurrency_id="library", **private)
+        remove_btn.click(cb.remove_from_ui, [doc_name], [library_message], concurrency_id="library", **private).then(
+            cb.library, [doc_name], library_outputs, **private
+        )
+        reingest_btn.click(cb.reingest, [doc_name], [library_message], concurrency_id="ingest", **private).then(
+            cb.library, [doc_name], library_outputs, **private
+        )
+        tabs.change(cb.library, [doc_name], library_outputs, show_progress="hidden", **private)
+        demo.load(cb.library, [doc_name], library_outputs, show_progress="hidden", **private)
+
+        # Named endpoints for gradio_client (see the "Use via API" page).
+        gr.api(cb.api_ask, api_name="ask", concurrency_id="chat", concurrency_limit=CHAT_CONCURRENCY)
+        gr.api(cb.documents, api_name="documents", concurrency_id="library", concurrency_limit=LIBRARY_CONCURRENCY)
+        gr.api(cb.remove, api_name="remove", concurrency_id="library", concurrency_limit=LIBRARY_CONCURRENCY)
+
+    return demo
+
+
+def parse_auth(value: str | None) -> list[tuple[str, str]] | None:
+    """'user:pass,user2:pass2' -> [(user, pass), ...]; None when no login is configured."""
+    if not value:
+        return None
+    pairs = []
+    for item in value.split(","):
+        user, sep, password = item.strip().partition(":")
+        if not item.strip():
+            continue
+        if not sep or not user or not password:
+            raise ValueError("auth must look like 'user:password,user2:password2'")
+        pairs.append((user, password))
+    return pairs or None
+
+
+def launch(qa: DocQA, *, block: bool = True, quiet: bool = False) -> gr.Blocks:
+    """Load the models once, build the UI and serve it (returns at once when block=False)."""
+    offline_environment()
+    s = qa.settings
+    auth = parse_auth(s.auth.get_secret_value() if s.auth else None)
+    qa.warm_up()
+    qa.store.recover()  # finish or roll back an ingest that a previous run left half-done
+    _ = qa.ingestor, qa.answerer  # build the shared components before the first request
+    demo = build_ui(qa)
+    demo.queue(default_concurrency_limit=LIBRARY_CONCURRENCY, max_size=256)
+    demo.launch(
+        server_name=s.host,
+        server_port=s.port,
+        auth=auth,
+        auth_message="Sign in to docqa." if auth else None,
+        share=False,
+        prevent_thread_lock=not block,
+        quiet=quiet,
+        theme=theme(),
+        css=css(),
+        footer_links=["api", "settings"],
+        max_file_size=f"{max(1.0, s.max_file_mb * 2):g}mb",
+        ssr_mode=False,
+        pwa=False,
+        mcp_server=False,
+        enable_monitoring=False,
+    )
+    return demo
