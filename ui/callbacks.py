@@ -103,7 +103,7 @@ class Callbacks:
             judge=bool(judge),
         )
 
-    def ask(
+    def chat(
         self, question: str, chat: list, conversation: list, answers: list, *settings: Any
     ) -> Iterator[tuple[Any, ...]]:
         """Stream one turn into the chat: a steps message (status events), the answer (deltas), then

@@ -180,7 +180,7 @@ def build_ui(qa: DocQA) -> gr.Blocks:
         private = {"api_visibility": "private"}
 
         question.submit(
-            cb.ask,
+            cb.chat,
             [question, chatbot, conversation, answers, *settings_inputs],
             [question, chatbot, sources, faith, conversation, answers],
             concurrency_id="chat",
