@@ -6,6 +6,7 @@ web UI, the benchmarks and the tests all build the app through `build_app`, so t
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -14,6 +15,7 @@ from ingest.loaders import load_document
 from ingest.pipeline import Ingestor
 from ingest.sentences import split_sentences
 from rag.embeddings import HFTokenCounter, SentenceTransformerEmbedder
+from rag.retrieve import Retriever
 from rag.settings import Settings, offline_environment
 from rag.store import ChunkStore, make_client
 
@@ -49,6 +51,16 @@ class DocQA:
         )
 
     @cached_property
+    def loader(self):
+        """Loads one file: in a worker process with the time and memory limits (ingest/sandbox.py)."""
+        s = self.settings
+        if not s.file_sandbox:
+            return load_document
+        from ingest.sandbox import SandboxLoader
+
+        return SandboxLoader(timeout_s=s.file_timeout_s, memory_mb=s.file_memory_mb)
+
+    @cached_property
     def ingestor(self) -> Ingestor:
         s = self.settings
         return Ingestor(
@@ -56,7 +68,7 @@ class DocQA:
             self.embedder,
             self.chunkers,
             split_sentences,
-            load_document,
+            self.loader,
             max_bytes=int(s.max_file_mb * 1024 * 1024),
             max_pages=s.max_pages,
             batch_size=s.embedding_batch_size,
@@ -87,6 +99,15 @@ class DocQA:
     def answer_hooks(self) -> list:
         """Steps around the answer road, in order (safety filters first, then the semantic cache)."""
         return []
+
+    @cached_property
+    def retriever(self) -> Retriever:
+        """Hybrid retrieval; its BM25 indexes live under INDEX_DIR/lexical and follow the store."""
+        return Retriever(self.store, self.embedder, self.counter, self.settings)
+
+    def refresh_indexes(self, strategies: Sequence[str] | None = None) -> None:
+        """Bring derived indexes (BM25) up to date now, so the first question after an ingest is fast."""
+        self.retriever.refresh(strategies or self.settings.strategies)
 
     def warm_up(self) -> DocQA:
         """Load the models now rather than on the first request."""

@@ -83,6 +83,14 @@ class Settings(BaseSettings):
     max_file_mb: float = Field(50.0, gt=0, description="Files larger than this are rejected.")
     max_pages: int = Field(3000, ge=1, description="PDFs with more pages are rejected.")
     file_timeout_s: float = Field(300.0, gt=0, description="Wall-clock limit for loading one file.")
+    file_memory_mb: int = Field(
+        2048, ge=256, description="Memory (address-space) limit of the worker process that loads one file."
+    )
+    file_sandbox: bool = Field(
+        True,
+        description="Load files in a worker process so the time and memory limits apply; false loads "
+        "in-process without them (debugging only).",
+    )
 
     # --- retrieval -----------------------------------------------------------------------------
     strategy: Strategy = Field(Strategy.PARENT_CHILD, description="Strategy used to answer.")
