@@ -14,7 +14,7 @@ from ingest.chunkers import build_chunkers
 from ingest.loaders import load_document
 from ingest.pipeline import Ingestor
 from ingest.sentences import split_sentences
-from rag.embeddings import HFTokenCounter, SentenceTransformerEmbedder
+from rag.embeddings import Embedder, HFTokenCounter
 from rag.retrieve import Retriever
 from rag.settings import Settings, offline_environment
 from rag.store import ChunkStore, make_client
@@ -31,9 +31,11 @@ class DocQA:
         return HFTokenCounter(self.settings.embedding_model)
 
     @cached_property
-    def embedder(self) -> SentenceTransformerEmbedder:
-        s = self.settings
-        return SentenceTransformerEmbedder(s.embedding_model, s.embedding_device, s.embedding_batch_size)
+    def embedder(self) -> Embedder:
+        """DOCQA_EMBEDDING_BACKEND: ONNX Runtime by default (torch's vectors, faster), torch as the fallback."""
+        from rag.onnx_embedder import make_embedder
+
+        return make_embedder(self.settings)
 
     @cached_property
     def chunkers(self) -> dict:

@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     chroma_ssl: bool = Field(False, description="Use HTTPS for the Chroma server.")
     chroma_auth_token: SecretStr | None = Field(None, description="Bearer token for the Chroma server.")
     collection: str = Field("docqa", description="Base name of the Chroma collections.")
+    chroma_timeout_s: float = Field(
+        30.0, gt=0, description="Server mode: connect and read timeout of each Chroma request, in seconds."
+    )
 
     # --- embedding -----------------------------------------------------------------------------
     embedding_model: str = Field(
@@ -59,6 +62,15 @@ class Settings(BaseSettings):
     )
     embedding_device: str = Field("cpu", description="torch device for the embedder.")
     embedding_batch_size: int = Field(32, ge=1, description="Texts per embedding batch.")
+    embedding_backend: Literal["onnx", "torch", "onnx-int8"] = Field(
+        "onnx",
+        description="Embedding runtime: onnx (ONNX Runtime, the same vectors as torch, faster; exported locally "
+        "once and cached; falls back to torch with a logged reason), torch, or onnx-int8 (faster still, "
+        "slightly different vectors: needs its own index).",
+    )
+    model_cache_dir: Path | None = Field(
+        None, description="Where exported ONNX models are cached. Default: $XDG_CACHE_HOME/docqa or ~/.cache/docqa"
+    )
 
     # --- chunking ------------------------------------------------------------------------------
     ingest_strategies: str = Field(
@@ -107,6 +119,16 @@ class Settings(BaseSettings):
     rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
     context_budget_tokens: int = Field(1500, ge=64, description="Token budget for sources in the prompt.")
 
+    # --- semantic cache --------------------------------------------------------------------------
+    cache_enabled: bool = Field(True, description="Answer repeated or reworded questions from the semantic cache.")
+    cache_threshold: float = Field(
+        0.95, ge=0, le=1, description="Minimum cosine similarity of two questions for a cache hit (plus a word check)."
+    )
+    cache_max_entries: int = Field(2000, ge=1, description="Cached answers kept; the least recently used go first.")
+    cache_ttl_s: float = Field(
+        7 * 24 * 3600.0, ge=0, description="Cached answers expire after this many seconds (0 = never)."
+    )
+
     # --- generation ----------------------------------------------------------------------------
     openai_api_key: SecretStr | None = Field(
         None, validation_alias=AliasChoices("OPENAI_API_KEY", "DOCQA_OPENAI_API_KEY")
@@ -138,6 +160,13 @@ class Settings(BaseSettings):
     @property
     def resolved_chroma_path(self) -> Path:
         return self.chroma_path or (self.resolved_index_dir / "chroma")
+
+    @property
+    def resolved_model_cache_dir(self) -> Path:
+        if self.model_cache_dir:
+            return self.model_cache_dir
+        base = os.environ.get("XDG_CACHE_HOME") or (Path.home() / ".cache")
+        return Path(base) / "docqa"
 
     @property
     def llm_enabled(self) -> bool:
