@@ -113,8 +113,8 @@ class DocQA:
 
     def warm_up(self) -> DocQA:
         """Load the models now rather than on the first request."""
+        _ = self.store  # first: an unreachable Chroma server fails in a second, not after the model loads
         self.embedder.warm_up()
-        _ = self.store
         return self
 
 

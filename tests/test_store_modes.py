@@ -1,0 +1,372 @@
+"""The key store and ingest checks in both deployments: embedded Chroma and a real `chroma run` server.
+
+The server is the `chroma` CLI that ships with the chromadb package, started once per session on a free
+loopback port with a tmp persistence folder, and stopped at the end. Each test gets its own collection
+base name on it, so tests never see each other's documents. chromadb 1.5's server (Rust) has no
+authentication of its own, so the bearer-token path is tested through a loopback reverse proxy that
+enforces the token, which is also how a real deployment adds auth.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+
+from rag.store import ChunkStore, DocumentRecord, FingerprintMismatch, StoreUnavailable, make_client
+from rag.types import ALL_STRATEGIES, Chunk, Strategy
+from tests.conftest import REPO, SAMPLES
+from tests.test_ingest import CountingEmbedder, store_consistent
+
+CHROMA = Path(sys.executable).parent / "chroma"
+START_TIMEOUT_S = 60.0
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class ChromaServer:
+    """`chroma run` on loopback; start() waits for its heartbeat, stop() terminates it (then kills)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.host, self.port = "127.0.0.1", free_port()
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> ChromaServer:
+        log = open(self.folder / "server.log", "wb")  # noqa: SIM115 - kept open for the server's lifetime
+        env = {**os.environ, "ANONYMIZED_TELEMETRY": "False"}
+        cmd = [str(CHROMA), "run", "--path", str(self.folder / "db"), "--host", self.host, "--port", str(self.port)]
+        self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"chroma run exited with {self.proc.returncode}: {self.log_tail()}")
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"http://{self.host}:{self.port}/api/v2/heartbeat", timeout=1.0).status_code == 200:
+                    return self
+            time.sleep(0.2)
+        self.stop()
+        raise RuntimeError(f"chroma run did not answer within {START_TIMEOUT_S:g} s: {self.log_tail()}")
+
+    def stop(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+
+    def log_tail(self) -> str:
+        return (self.folder / "server.log").read_text(errors="replace")[-2000:]
+
+
+class AuthProxy:
+    """A loopback reverse proxy in front of the Chroma server that demands `Authorization: Bearer TOKEN`."""
+
+    def __init__(self, upstream_port: int, token: str) -> None:
+        self.token, self.upstream_port = token, upstream_port
+        self.seen: list[str | None] = []
+        self._sockets: list[socket.socket] = []
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args) -> None:  # keep test output clean
+                pass
+
+            def setup(self) -> None:
+                super().setup()
+                proxy._sockets.append(self.connection)
+
+            def _reply(self, status: int, body: bytes, headers: list[tuple[str, str]]) -> None:
+                self.send_response(status)
+                for key, value in headers:
+                    if key.lower() not in ("transfer-encoding", "connection", "content-length"):
+                        self.send_header(key, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def _handle(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else None
+                auth = self.headers.get("Authorization")
+                proxy.seen.append(auth)
+                if auth != f"Bearer {proxy.token}":
+                    message = b'{"error":"Unauthorized","message":"missing or wrong bearer token"}'
+                    self._reply(401, message, [("Content-Type", "application/json")])
+                    return
+                skip = ("host", "authorization", "connection", "content-length")
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in skip}
+                upstream = http.client.HTTPConnection("127.0.0.1", proxy.upstream_port, timeout=60)
+                try:
+                    upstream.request(self.command, self.path, body=body, headers=headers)
+                    response = upstream.getresponse()
+                    self._reply(response.status, response.read(), response.getheaders())
+                finally:
+                    upstream.close()
+
+            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _handle
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        """Stop accepting and cut open keep-alive connections (the server is gone)."""
+        self.server.shutdown()
+        self.server.server_close()
+        for sock in self._sockets:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+
+@pytest.fixture(scope="session")
+def chroma_server(tmp_path_factory):
+    if not CHROMA.exists():
+        pytest.skip(f"the chroma CLI is not installed at {CHROMA}")
+    server = ChromaServer(tmp_path_factory.mktemp("chroma_server")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["embedded", pytest.param("server", marks=pytest.mark.server)])
+def mode(request) -> ChromaServer | None:
+    """None for the embedded store, else the running server."""
+    return request.getfixturevalue("chroma_server") if request.param == "server" else None
+
+
+@pytest.fixture
+def mode_app(mode, make_app):
+    """make_app in the parametrized mode; apps made in one test share one store."""
+    base = f"t{uuid.uuid4().hex[:12]}"
+
+    def make(**overrides: object):
+        if mode is not None:
+            overrides = {"chroma_host": mode.host, "chroma_port": mode.port, "collection": base, **overrides}
+        qa = make_app(**overrides)
+        assert bool(qa.settings.chroma_host) == (mode is not None)
+        return qa
+
+    return make
+
+
+@pytest.fixture
+def samples(tmp_path) -> Path:
+    folder = tmp_path / "docs"
+    shutil.copytree(SAMPLES, folder, ignore=shutil.ignore_patterns(".*", "*.py"))
+    return folder
+
+
+# --- the same checks in both modes ------------------------------------------------------------------
+
+
+def test_ingest_samples(mode_app, samples):
+    qa = mode_app()
+    reports = qa.ingestor.ingest_paths([samples], ALL_STRATEGIES)
+    assert reports and all(r.status == "ingested" for r in reports), [(r.source, r.error) for r in reports]
+    assert {d.source for d in qa.store.list_documents()} == {r.source for r in reports}
+    for r in reports:
+        assert set(r.chunks) == {s.value for s in ALL_STRATEGIES} and all(n > 0 for n in r.chunks.values())
+    parent_ids = {c.id for c in qa.store.iter_chunks("parents")}
+    assert {c.parent_id for c in qa.store.iter_chunks("parent-child")} <= parent_ids
+    store_consistent(qa.store)
+
+
+def test_unchanged_files_are_skipped(mode_app, samples, embedder):
+    qa = mode_app()
+    counting = CountingEmbedder(embedder)
+    qa.__dict__["embedder"] = counting
+    first = qa.ingestor.ingest_paths([samples], [Strategy.SENTENCE])
+    embedded = counting.texts
+    generation = qa.store.generation()
+    qa2 = mode_app()  # a second app on the same store
+    qa2.__dict__["embedder"] = counting
+    again = qa2.ingestor.ingest_paths([samples], [Strategy.SENTENCE])
+    assert [r.status for r in again] == ["unchanged"] * len(first)
+    assert counting.texts == embedded and qa.store.generation() == generation
+    store_consistent(qa.store)
+
+
+def test_changed_file_replaces_old_chunks(mode_app, tmp_path):
+    doc = tmp_path / "notes.txt"
+    doc.write_text("The pump runs at 40 degrees. The fan spins at 900 rpm. The coil is copper.\n")
+    qa = mode_app()
+    qa.ingestor.ingest_paths([doc], ALL_STRATEGIES)
+    old_ids = {c.id for s in ALL_STRATEGIES for c in qa.store.iter_chunks(s.value)}
+    doc.write_text("The pump now runs at 55 degrees. A new valve was added in 2024.\n")
+    (report,) = qa.ingestor.ingest_paths([doc], ALL_STRATEGIES)
+    assert report.status == "ingested"
+    texts = " ".join(c.text for c in qa.store.iter_chunks("sentence"))
+    assert "55 degrees" in texts and "900 rpm" not in texts
+    assert old_ids.isdisjoint({c.id for s in ALL_STRATEGIES for c in qa.store.iter_chunks(s.value)})
+    store_consistent(qa.store)
+
+
+def test_removal(mode_app, samples):
+    qa = mode_app()
+    qa.ingestor.ingest_paths([samples / "company_handbook.txt", samples / "solar_system_guide.md"], ALL_STRATEGIES)
+    generation = qa.store.generation()
+    assert qa.store.remove_document("company_handbook.txt")
+    assert not qa.store.remove_document("company_handbook.txt")
+    assert [d.source for d in qa.store.list_documents()] == ["solar_system_guide.md"]
+    assert qa.store.generation() > generation
+    for kind in [*(s.value for s in ALL_STRATEGIES), "parents"]:
+        assert {c.source for c in qa.store.iter_chunks(kind)} == {"solar_system_guide.md"}
+    store_consistent(qa.store)
+
+
+def test_fingerprint_mismatch(mode_app, samples):
+    qa = mode_app()
+    qa.ingestor.ingest_paths([samples / "company_handbook.txt"], [Strategy.SENTENCE])
+    base = qa.settings.collection
+    other = ChunkStore(make_client(qa.settings), base, "intfloat/multilingual-e5-small", 384, {})
+    with pytest.raises(FingerprintMismatch, match="--rebuild"):
+        other.collection("sentence")
+    wider = ChunkStore(make_client(qa.settings), base, qa.embedder.name, 768, qa.store.params)
+    with pytest.raises(FingerprintMismatch, match="dimension"):
+        wider.collection("sentence")
+
+
+def test_recover_after_injected_failure(mode_app):
+    """A batch the store rejects half-way through a document leaves nothing visible; recover() cleans up."""
+    qa = mode_app(store_batch_size=4)
+    store, dim = qa.store, qa.embedder.dimension
+    words = ["One", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight", "Nine", "Ten"]
+    chunks = [Chunk(f"c{i}", "doc1", "sentence", i, w, i, i + 1, "x.txt", "x") for i, w in enumerate(words)]
+    vectors = {c.id: np.ones(dim, dtype=np.float32) / np.sqrt(dim) for c in chunks}
+    vectors["c9"] = np.ones(7, dtype=np.float32)  # the third batch fails inside Chroma
+    record = DocumentRecord(source="x.txt", doc_id="doc1", chunks={"sentence": len(chunks)})
+    with pytest.raises(Exception):  # noqa: B017 - Chroma's own error type (local or HTTP)
+        store.replace_document(record, {"sentence": chunks}, vectors, batch_size=4)
+    assert store.get_document("x.txt") is None
+    assert len(list(store.iter_chunks("sentence"))) == 8  # written, but never committed
+    fresh = mode_app().store  # e.g. the next process
+    assert fresh.recover() == 1
+    assert list(fresh.iter_chunks("sentence")) == []
+    store_consistent(fresh)
+
+
+def test_retrieval_and_lexical_index(mode_app, samples):
+    qa = mode_app()
+    qa.ingestor.ingest_paths(
+        [samples / "company_handbook.txt", samples / "solar_system_guide.md"],
+        [Strategy.SENTENCE, Strategy.PARENT_CHILD],
+    )
+    question = "How many days of annual leave do full-time employees get?"
+    for strategy in ("sentence", "parent-child"):
+        for leg in ("hybrid", "dense", "lexical"):
+            hits = qa.retriever.retrieve(question, strategy=strategy, k=3, mode=leg).hits
+            assert hits and hits[0].chunk.source == "company_handbook.txt", (strategy, leg)
+            assert "25 days" in " ".join(h.chunk.text for h in hits), (strategy, leg)
+    lexical = qa.retriever.lexical("sentence")
+    assert _size(lexical) == qa.store.count("sentence") > 0  # built from the store's chunks
+    assert (qa.settings.resolved_index_dir / "lexical").is_dir()
+    # The BM25 index follows the store: after a removal it is rebuilt without that document.
+    qa.store.remove_document("company_handbook.txt")
+    found = qa.retriever.retrieve(question, strategy="sentence", k=3, mode="lexical").hits
+    assert all(h.chunk.source == "solar_system_guide.md" for h in found)
+    assert _size(lexical) == qa.store.count("sentence")
+
+
+def _size(index) -> int:
+    return index.size() if callable(index.size) else index.size
+
+
+# --- server mode only --------------------------------------------------------------------------------
+
+
+def test_unreachable_server_is_one_clear_error(make_settings):
+    port = free_port()  # nothing listens here
+    settings = make_settings(chroma_host="127.0.0.1", chroma_port=port)
+    t0 = time.monotonic()
+    with pytest.raises(StoreUnavailable, match=f"127.0.0.1:{port}") as err:
+        make_client(settings)
+    assert time.monotonic() - t0 < 10
+    assert "DOCQA_CHROMA_HOST" in str(err.value)
+
+
+def test_silent_server_times_out(make_settings):
+    with socket.socket() as silent:  # accepts connections (kernel backlog) but never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        port = silent.getsockname()[1]
+        settings = make_settings(chroma_host="127.0.0.1", chroma_port=port, chroma_timeout_s=1.0)
+        t0 = time.monotonic()
+        with pytest.raises(StoreUnavailable, match=rf"127.0.0.1:{port} did not answer within 1 s"):
+            make_client(settings)
+        assert time.monotonic() - t0 < 10
+
+
+def test_cli_reports_an_unreachable_server_without_a_traceback(tmp_path):
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DOCQA_")}
+    env.update(
+        DOCQA_DATA_DIR=str(tmp_path / "data"),
+        DOCQA_INDEX_DIR=str(tmp_path / "index"),
+        DOCQA_CHROMA_HOST="127.0.0.1",
+        DOCQA_CHROMA_PORT=str(port),
+        COLUMNS="200",
+    )
+    doc = tmp_path / "a.txt"
+    doc.write_text("Some text.")
+    for args in (["docs", "list"], ["ingest", str(doc)]):
+        run = subprocess.run(
+            [sys.executable, "-m", "ui", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=300
+        )
+        assert run.returncode == 2, (args, run.stdout, run.stderr)
+        assert f"127.0.0.1:{port}" in run.stderr, run.stderr
+        assert "Traceback" not in run.stderr + run.stdout, run.stderr
+
+
+@pytest.mark.server
+def test_auth_token_is_sent_and_enforced(chroma_server, make_app, samples):
+    proxy = AuthProxy(chroma_server.port, token="s3cret-token")
+    try:
+        base = f"t{uuid.uuid4().hex[:12]}"
+        qa = make_app(
+            chroma_host="127.0.0.1", chroma_port=proxy.port, chroma_auth_token="s3cret-token", collection=base
+        )
+        (report,) = qa.ingestor.ingest_paths([samples / "solar_system_guide.md"], [Strategy.SENTENCE])
+        assert report.status == "ingested"
+        assert [d.source for d in qa.store.list_documents()] == ["solar_system_guide.md"]
+        assert qa.retriever.retrieve("Which volcano is the largest?", strategy="sentence", k=2).hits
+        assert len(proxy.seen) > 5 and set(proxy.seen) == {"Bearer s3cret-token"}  # every request carried it
+
+        for token in ("wrong-token", None):
+            settings = make_app(chroma_host="127.0.0.1", chroma_port=proxy.port, chroma_auth_token=token).settings
+            with pytest.raises(StoreUnavailable, match=r"refused the credentials \(HTTP 401\).*AUTH_TOKEN"):
+                make_client(settings)
+    finally:
+        proxy.stop()
+
+
+@pytest.mark.server
+def test_losing_the_server_mid_session_is_a_clear_error(chroma_server, make_app):
+    proxy = AuthProxy(chroma_server.port, token="t")
+    qa = make_app(chroma_host="127.0.0.1", chroma_port=proxy.port, chroma_auth_token="t", chroma_timeout_s=5.0)
+    assert qa.store.list_documents() == []
+    proxy.stop()  # the server goes away
+    with pytest.raises(StoreUnavailable, match=f"127.0.0.1:{proxy.port}"):
+        qa.store.list_documents()
