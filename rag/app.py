@@ -100,7 +100,20 @@ class DocQA:
     @cached_property
     def answer_hooks(self) -> list:
         """Steps around the answer road, in order (safety filters first, then the semantic cache)."""
-        return []
+        from rag.filters import safety_hooks
+
+        return [*safety_hooks(), *self._cache_hooks()]
+
+    def _cache_hooks(self) -> list:
+        """The semantic cache goes last: it never sees refused questions and stores redacted answers."""
+        return [self.cache] if self.settings.cache_enabled else []
+
+    @cached_property
+    def cache(self):
+        """The semantic answer cache (rag/cache.py), kept in the Chroma collection <collection>__cache."""
+        from rag.cache import SemanticCache
+
+        return SemanticCache(self.store, self.embedder, self.settings)
 
     @cached_property
     def retriever(self) -> Retriever:
@@ -119,5 +132,8 @@ class DocQA:
 
 
 def build_app(settings: Settings) -> DocQA:
+    from rag.filters import install_log_scrubber
+
     offline_environment()
+    install_log_scrubber(settings)
     return DocQA(settings)

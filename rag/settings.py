@@ -141,6 +141,13 @@ class Settings(BaseSettings):
     llm_timeout_s: float = Field(60.0, gt=0, description="Per-request timeout.")
     llm_retries: int = Field(2, ge=0, description="Retries on transient server errors.")
 
+    # --- safety ----------------------------------------------------------------------------------
+    safety_level: Literal["off", "low", "medium", "high"] = Field(
+        "low",
+        description="Strictness of the safety filters: jailbreak and off-topic questions are refused, secrets "
+        "and personal data redacted from answers (see rag/filters.py); off disables them.",
+    )
+
     # --- web UI ----------------------------------------------------------------------------------
     host: str = Field("127.0.0.1", description="Web UI bind address.")
     port: int = Field(7860, description="Web UI port.")
