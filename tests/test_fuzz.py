@@ -26,7 +26,7 @@ from tests.conftest import SAMPLES, SHARED_DATA
 
 EXAMPLE_LIMIT_S = 10  # one load of a few KB; anything slower is a hang
 FUZZ = settings(
-    max_examples=int(os.environ.get("DOCQA_FUZZ_EXAMPLES", "60")),  # raise for a longer local hunt
+    max_examples=int(os.environ.get("DOCQA_FUZZ_EXAMPLES", "50")),  # raise for a longer local hunt
     deadline=None,
     derandomize=True,  # reproducible in CI
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
