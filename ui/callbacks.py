@@ -115,7 +115,7 @@ class Callbacks:
         chat = list(chat or [])
         user = {"role": "user", "content": question}
         steps: list[str] = []
-        waiting = render.banner("info", "Searching your documents…")
+        waiting = render.busy("Starting…")
 
         def view(status: dict, reply: str | None) -> list:
             messages = [*chat, user, status]
@@ -133,7 +133,9 @@ class Callbacks:
             for event in self.qa.answerer.stream(question, conversation, options):
                 if event.kind == "status":
                     steps.append(event.text)
-                    yield gr.skip(), view(pending(render.status_title(event.text)), None), *(gr.skip(),) * 4
+                    busy = render.busy(render.status_title(event.text))
+                    reply = render.streaming_markdown(text) if text else None
+                    yield gr.skip(), view(pending(render.status_title(event.text)), reply), busy, *(gr.skip(),) * 3
                 elif event.kind == "delta":
                     text += event.text
                     reply = render.streaming_markdown(text)
@@ -212,7 +214,7 @@ class Callbacks:
             name = _file_name(path)
             tracker = GradioProgress(progress, name, i, len(paths))
             reports.append(self.qa.ingestor.ingest_file(path, strategies, source=name, progress=tracker))
-            busy = render.banner("info", f"Ingested {i + 1} of {len(paths)} files…")
+            busy = render.busy(f"Ingested {i + 1} of {len(paths)} files…")
             yield render.report_rows(reports), busy if i + 1 < len(paths) else render.report_summary(reports)
 
     # --- library ---------------------------------------------------------------------------------
@@ -246,8 +248,8 @@ class Callbacks:
         return render.header(s.llm_enabled, s.llm_model, count)
 
     def remove_from_ui(self, name: str | None) -> str:
-        if not name:
-            return render.banner("info", "Choose a document to remove.")
+        if not name:  # none chosen, or the confirmation was cancelled
+            return render.banner("info", "Nothing was removed.")
         result = self.remove(name)
         return render.banner("ok" if result["removed"] else "error", result["message"])
 

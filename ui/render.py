@@ -44,6 +44,14 @@ def banner(kind: str, title: str, body: str = "", *, html_body: bool = False) ->
     )
 
 
+def busy(text: str) -> str:
+    """A banner with a spinner, for work in progress."""
+    return (
+        '<div class="dq-banner dq-info dq-busy" role="status"><span class="dq-spinner"></span>'
+        f"<div><strong>{esc(text)}</strong></div></div>"
+    )
+
+
 def mode_banner(llm_enabled: bool) -> str:
     """Shown above the chat when no language model is configured."""
     if llm_enabled:
@@ -85,7 +93,8 @@ def answer_markdown(answer: Answer) -> str:
         return f'<div class="dq-msg-error">✗ {esc(answer.text)}</div>'
     if answer.mode in ("no-sources", "refused"):
         return f'<div class="dq-msg-note">{esc(answer.text)}</div>'
-    body = _marker_chips(esc(answer.text).replace("\n", "  \n"))
+    body = _flag_sentences(esc(answer.text), answer)
+    body = _marker_chips(body.replace("\n", "  \n"))
     cited = _cited_sources(answer)
     if not cited:
         return body
@@ -94,6 +103,23 @@ def answer_markdown(answer: Answer) -> str:
         for s in cited
     )
     return f'{body}\n\n<div class="dq-cites">{refs}</div>'
+
+
+def _flag_sentences(escaped: str, answer: Answer) -> str:
+    """Underline answer sentences that cite nothing, or that the judge found unsupported."""
+    notes: dict[str, str] = {}
+    for c in answer.citations:
+        if not c.cited:
+            notes.setdefault(c.answer_sentence.strip(), "No source is cited for this sentence")
+    if answer.faithfulness is not None:
+        for v in answer.faithfulness.verdicts:
+            if v.verdict != "supported":
+                notes[v.claim.strip()] = f"{VERDICT_LABEL.get(v.verdict, v.verdict)} by the sources"
+    for sentence, note in notes.items():
+        target = esc(sentence.rstrip(".!?").strip())
+        if len(target) >= 8 and escaped.count(target) == 1:
+            escaped = escaped.replace(target, f'<span class="dq-uncited" title="{esc(note)}">{target}</span>')
+    return escaped
 
 
 def streaming_markdown(text: str) -> str:

@@ -6,7 +6,8 @@ are translucent so they read on either background.
 
 CSS = r"""
 .gradio-container { max-width: 1480px !important; width: 100% !important; margin: 0 auto !important; }
-#dq-report td, #dq-library td, #dq-report th, #dq-library th { font-family: var(--font) !important; font-size: 13.5px; }
+#dq-report .virtual-table-viewport *, #dq-library .virtual-table-viewport * { font-family: var(--font) !important; }
+#dq-report .body-cell, #dq-library .body-cell { font-size: 13.5px; }
 footer { opacity: .75; }
 
 /* header */
@@ -33,6 +34,9 @@ footer { opacity: .75; }
 .dq-info  { background: rgba(59,130,246,.08);  border-color: rgba(59,130,246,.30); }
 .dq-warn  { background: rgba(245,158,11,.10);  border-color: rgba(245,158,11,.42); }
 .dq-error { background: rgba(239,68,68,.09);   border-color: rgba(239,68,68,.40); }
+.dq-spinner { flex: none; width: 14px; height: 14px; margin-top: 3px; border-radius: 50%;
+  border: 2px solid rgba(99,102,241,.25); border-top-color: #6366f1; animation: dq-spin .8s linear infinite; }
+@keyframes dq-spin { to { transform: rotate(360deg); } }
 .dq-ok    { background: rgba(16,185,129,.09);  border-color: rgba(16,185,129,.40); }
 
 /* chat */
@@ -46,11 +50,24 @@ sup.dq-ref, .dq-ref { display: inline-block; font-size: 11px; font-weight: 700; 
 .dq-cite-ref b { color: #4338ca; }
 .dq-caret { color: #6366f1; animation: dq-blink 1s steps(2, start) infinite; }
 @keyframes dq-blink { to { visibility: hidden; } }
+.dq-uncited { text-decoration: underline dotted rgba(220,38,38,.75); text-decoration-thickness: 2px;
+  text-underline-offset: 4px; cursor: help; }
 .dq-msg-error { color: #b91c1c; }
 .dq-msg-note { color: var(--body-text-color-subdued); font-style: italic; }
 .dq-toolbar { align-items: center; }
 .dq-hint { font-size: 12.5px; color: var(--body-text-color-subdued); }
 .dq-small, .dq-small p { font-size: 13px !important; color: var(--body-text-color-subdued); }
+
+.dq-welcome { max-width: 560px; margin: 0 auto; text-align: center; padding: 12px 20px; }
+.dq-welcome h3 { margin: 6px 0 8px; font-size: 20px; font-weight: 700; }
+.dq-welcome p { color: var(--body-text-color-subdued); font-size: 14.5px; line-height: 1.55; margin: 0 0 16px; }
+.dq-welcome-icon { font-size: 40px; line-height: 1; color: #818cf8; }
+.dq-steps { display: flex; flex-direction: column; gap: 8px; text-align: left; }
+.dq-steps span { padding: 9px 14px; border-radius: 10px; font-size: 14px;
+  border: 1px solid var(--border-color-primary); background: var(--background-fill-secondary); }
+.dq-steps span > b:first-child { display: inline-grid; place-items: center; width: 20px; height: 20px;
+  margin-right: 8px;
+  border-radius: 6px; font-size: 12px; color: #fff; background: #6366f1; }
 
 /* side panel */
 #dq-side { gap: 12px; }
@@ -121,6 +138,13 @@ sup.dq-ref, .dq-ref { display: inline-block; font-size: 11px; font-weight: 700; 
 .dq-v-contradicted { background: rgba(239,68,68,.07); border-radius: 6px; padding-left: 4px; }
 .dq-v-contradicted .dq-v-claim { text-decoration: line-through rgba(220,38,38,.7); }
 .dq-v-meta { font-size: 12px; color: var(--body-text-color-subdued); margin-top: 2px; }
+
+/* dark mode: lighter accents on dark backgrounds */
+.dark .dq-ref, .dark .dq-cite-ref b, .dark .dq-stats b { color: #a5b4fc; }
+.dark .dq-page { color: #7dd3fc; }
+.dark .dq-chip-warn { color: #fbbf24; }
+.dark .dq-full summary, .dark .dq-more summary, .dark .dq-claims summary { color: #a5b4fc; }
+.dark .dq-msg-error { color: #fca5a5; }
 
 /* library */
 .dq-stats { display: flex; gap: 12px; }

@@ -23,10 +23,16 @@ CHAT_CONCURRENCY = 4  # answers streaming at once (each mostly waits on the LLM 
 INGEST_CONCURRENCY = 1  # embedding is CPU-bound: one upload at a time, in its own lane
 LIBRARY_CONCURRENCY = 8  # cheap registry reads and removals
 
+# Runs in the browser before the removal: a cancelled confirmation sends no name (nothing is removed).
+CONFIRM_REMOVE = "(name) => (name && window.confirm(`Remove ${name} and all its chunks?`)) ? name : null"
+
 CHAT_PLACEHOLDER = (
-    "### Ask your documents\n"
-    "Answers cite their sources as **[n]**; the panel on the right shows each cited passage with the "
-    "supporting sentence highlighted.\n\nAdd files in the **Upload** tab, tune retrieval in **Answer settings**."
+    '<div class="dq-welcome"><div class="dq-welcome-icon">❝</div><h3>Ask your documents</h3>'
+    "<p>Answers cite their sources as [n]. The panel on the right shows each cited passage, with the "
+    "sentence that supports the answer highlighted.</p>"
+    '<div class="dq-steps"><span><b>1</b> Add PDF, TXT or Markdown files in <b>Upload</b></span>'
+    "<span><b>2</b> Ask in your own words; follow-ups keep the context</span>"
+    "<span><b>3</b> Check the faithfulness score and the highlighted sources</span></div></div>"
 )
 
 
@@ -43,6 +49,9 @@ def theme() -> gr.themes.Base:
         body_background_fill="#f6f7fb",
         block_shadow="0 1px 2px rgba(15, 23, 42, 0.04)",
         button_primary_shadow="none",
+        button_primary_background_fill="*primary_600",
+        button_primary_background_fill_hover="*primary_700",
+        button_primary_text_color="white",
     )
 
 
@@ -169,15 +178,16 @@ def build_ui(qa: DocQA) -> gr.Blocks:
                     doc_name = gr.Dropdown(
                         [], label="Document", show_label=False, container=False, scale=3, elem_id="dq-doc-name"
                     )
-                    reingest_btn = gr.Button("Re-ingest from disk", scale=1, elem_id="dq-reingest")
-                    remove_btn = gr.Button("Remove", variant="stop", scale=1, elem_id="dq-remove")
-                    refresh_btn = gr.Button("Refresh", scale=1, variant="secondary", elem_id="dq-refresh")
+                    reingest_btn = gr.Button("Re-ingest from disk", size="md", scale=1, elem_id="dq-reingest")
+                    remove_btn = gr.Button("Remove", variant="stop", size="md", scale=1, elem_id="dq-remove")
+                    refresh_btn = gr.Button("Refresh", variant="secondary", size="md", scale=1, elem_id="dq-refresh")
                 library_message = gr.HTML("", elem_id="dq-library-message")
 
         # --- events --------------------------------------------------------------------------------
         settings_inputs = [strategy, top_k, mode, mmr, threshold, doc_filter, model, temperature, max_tokens, judge]
         library_outputs = [library, library_summary, doc_name, doc_filter, header]
         private = {"api_visibility": "private"}
+        quiet = {"api_visibility": "private", "show_progress": "hidden"}
 
         question.submit(
             cb.chat,
@@ -202,17 +212,17 @@ def build_ui(qa: DocQA) -> gr.Blocks:
             api_description="Ingest files (PDF/TXT/MD) under their names; returns the per-file report.",
             concurrency_id="ingest",
             concurrency_limit=INGEST_CONCURRENCY,
-        ).then(cb.library, [doc_name], library_outputs, **private)
+        ).then(cb.library, [doc_name], library_outputs, **quiet)
 
         refresh_btn.click(cb.library, [doc_name], library_outputs, concurrency_id="library", **private)
-        remove_btn.click(cb.remove_from_ui, [doc_name], [library_message], concurrency_id="library", **private).then(
-            cb.library, [doc_name], library_outputs, **private
-        )
+        remove_btn.click(
+            cb.remove_from_ui, [doc_name], [library_message], js=CONFIRM_REMOVE, concurrency_id="library", **private
+        ).then(cb.library, [doc_name], library_outputs, **quiet)
         reingest_btn.click(cb.reingest, [doc_name], [library_message], concurrency_id="ingest", **private).then(
-            cb.library, [doc_name], library_outputs, **private
+            cb.library, [doc_name], library_outputs, **quiet
         )
-        tabs.change(cb.library, [doc_name], library_outputs, show_progress="hidden", **private)
-        demo.load(cb.library, [doc_name], library_outputs, show_progress="hidden", **private)
+        tabs.change(cb.library, [doc_name], library_outputs, **quiet)
+        demo.load(cb.library, [doc_name], library_outputs, **quiet)
 
         # Named endpoints for gradio_client (see the "Use via API" page).
         gr.api(cb.api_ask, api_name="ask", concurrency_id="chat", concurrency_limit=CHAT_CONCURRENCY)
