@@ -122,7 +122,7 @@ class Settings(BaseSettings):
     # --- semantic cache --------------------------------------------------------------------------
     cache_enabled: bool = Field(True, description="Answer repeated or reworded questions from the semantic cache.")
     cache_threshold: float = Field(
-        0.95, ge=0, le=1, description="Minimum cosine similarity of two questions for a cache hit (plus a word check)."
+        0.92, ge=0, le=1, description="Minimum cosine similarity of two questions for a cache hit (plus a word check)."
     )
     cache_max_entries: int = Field(2000, ge=1, description="Cached answers kept; the least recently used go first.")
     cache_ttl_s: float = Field(

@@ -290,6 +290,20 @@ def test_retrieval_and_lexical_index(mode_app, samples):
     assert _size(lexical) == qa.store.count("sentence")
 
 
+def test_semantic_cache_is_shared_by_app_instances(mode_app, samples):
+    qa = mode_app()
+    qa.ingestor.ingest_paths([samples / "company_handbook.txt"], [Strategy.PARENT_CHILD])
+    question = "How many days of annual leave do full-time employees get?"
+    first = qa.answerer.answer(question)
+    assert not first.cached
+    replica = mode_app()  # another process on the same store
+    again = replica.answerer.answer("how many days of annual leave do full-time employees get")
+    assert again.cached and again.text == first.text
+    assert qa.store.collection_name("cache") in {c.name for c in qa.store._client.list_collections()}
+    qa.store.remove_document("company_handbook.txt")  # removed through the first instance
+    assert not replica.answerer.answer(question).cached
+
+
 def _size(index) -> int:
     return index.size() if callable(index.size) else index.size
 
