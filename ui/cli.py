@@ -116,6 +116,7 @@ def ingest(
             disable=as_json or not console.is_terminal,
         ) as progress:
             reports = qa.ingestor.ingest_paths(paths, strategies, glob=glob, progress=RichProgress(progress))
+        qa.refresh_indexes(strategies)  # build the BM25 indexes now, not on the first question
     except (FingerprintMismatch, StoreUnavailable) as exc:
         raise _fail(str(exc)) from None
     if as_json:
