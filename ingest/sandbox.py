@@ -236,7 +236,7 @@ class SandboxLoader:
         *,
         max_workers: int = 2,
         max_files: int = 200,
-        idle_s: float = 300.0,
+        idle_s: float = 120.0,
     ) -> None:
         self.timeout_s = timeout_s
         self.memory_mb = memory_mb
