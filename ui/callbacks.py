@@ -214,8 +214,12 @@ class Callbacks:
             name = _file_name(path)
             tracker = GradioProgress(progress, name, i, len(paths))
             reports.append(self.qa.ingestor.ingest_file(path, strategies, source=name, progress=tracker))
-            busy = render.busy(f"Ingested {i + 1} of {len(paths)} files…")
-            yield render.report_rows(reports), busy if i + 1 < len(paths) else render.report_summary(reports)
+            if i + 1 < len(paths):
+                yield render.report_rows(reports), render.busy(f"Ingested {i + 1} of {len(paths)} files…")
+        if any(r.status == "ingested" for r in reports):
+            progress(1.0, desc="Updating the keyword index")
+            self.qa.refresh_indexes(strategies)  # so the first question after an upload is fast
+        yield render.report_rows(reports), render.report_summary(reports)
 
     # --- library ---------------------------------------------------------------------------------
     def documents(self) -> list[dict]:
@@ -225,6 +229,8 @@ class Callbacks:
     def remove(self, name: str) -> dict:
         """Remove a document by name (as listed by `documents`)."""
         removed = bool(name) and self.qa.store.remove_document(name)
+        if removed:
+            self.qa.refresh_indexes()
         message = f"Removed {name}." if removed else f"No document named {name!r}."
         return {"removed": removed, "name": name, "message": message}
 
@@ -269,6 +275,8 @@ class Callbacks:
         report = self.qa.ingestor.ingest_file(record.path, strategies, source=name, progress=tracker)
         if report.status == "failed":
             return render.banner("error", f"Re-ingesting {name} failed.", report.error)
+        if report.status == "ingested":
+            self.qa.refresh_indexes(strategies)
         if report.status == "unchanged":
             return render.banner("ok", f"{name} is up to date.", "The file has not changed since it was ingested.")
         return render.banner("ok", f"Re-ingested {name}.", render.chunks_label(report.chunks))

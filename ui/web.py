@@ -209,6 +209,7 @@ def build_ui(qa: DocQA) -> gr.Blocks:
             [files, ingest_strategy],
             [report, upload_summary],
             api_name="upload",
+            show_progress_on=report,
             api_description="Ingest files (PDF/TXT/MD) under their names; returns the per-file report.",
             concurrency_id="ingest",
             concurrency_limit=INGEST_CONCURRENCY,
@@ -255,6 +256,7 @@ def launch(qa: DocQA, *, block: bool = True, quiet: bool = False) -> gr.Blocks:
     qa.warm_up()
     qa.store.recover()  # finish or roll back an ingest that a previous run left half-done
     _ = qa.ingestor, qa.answerer  # build the shared components before the first request
+    qa.refresh_indexes()  # keyword indexes current before the first question
     demo = build_ui(qa)
     demo.queue(default_concurrency_limit=LIBRARY_CONCURRENCY, max_size=256)
     demo.launch(
