@@ -193,6 +193,7 @@ def answer_key(settings: Settings, embedder_name: str, chunker_params: dict | No
         "judge": getattr(settings, "judge", True),
         "documents": sorted(doc_filter) if doc_filter else None,
         "prompts": PROMPTS.version,
+        "safety": getattr(settings, "safety_level", None),  # redaction differs per level (rag/filters.py)
         "embedder": embedder_name,
         "chunker": (chunker_params or {}).get(str(settings.strategy)),
     }

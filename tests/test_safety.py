@@ -52,6 +52,7 @@ def qa(tmp_path_factory, embedder, openai_server):
         openai_base_url=openai_server.base_url,
         openai_api_key=KEY,
         llm_retries=0,
+        cache_enabled=False,  # every question here must reach the filters and the model
     )
     app = build_app(settings)
     app.__dict__["embedder"] = embedder
@@ -279,3 +280,18 @@ def test_secrets_from_settings(make_settings):
         "battery-staple"
         not in OutputFilter().after_answer(answer, settings.model_copy(update={"safety_level": "off"})).text
     )
+
+
+def test_cached_answers_are_not_shared_across_safety_levels(make_app, llm):
+    """An answer cached at "low" (e-mail kept) must not be served at "medium" (e-mail redacted)."""
+    qa = make_app(openai_base_url=llm.base_url, llm_retries=0, cache_enabled=True)
+    qa.ingestor.ingest_paths([SAMPLES / "company_handbook.txt"], [Strategy.PARENT_CHILD])
+    question = "Who answers questions about the handbook?"
+    llm.script.push("Write to people@northwind.example [1].", "Write to people@northwind.example [1].")
+    qa.answerer.settings = qa.settings.model_copy(update={"safety_level": "low"})
+    low = qa.answerer.answer(question, options=AskOptions(judge=False))
+    assert "people@northwind.example" in low.text
+    assert qa.answerer.answer(question, options=AskOptions(judge=False)).cached  # the cache is on
+    qa.answerer.settings = qa.settings.model_copy(update={"safety_level": "medium"})
+    medium = qa.answerer.answer(question, options=AskOptions(judge=False))
+    assert not medium.cached and "people@northwind.example" not in medium.text
