@@ -257,6 +257,57 @@ def ui(
         raise _fail(str(exc)) from None
 
 
+@app.command("eval")
+def eval_(
+    dataset: Annotated[
+        Path | None, typer.Argument(help="SQuAD-style JSON or JSONL {question, answer, document, page}.")
+    ] = None,
+    strategies: Annotated[str, typer.Option(help="Comma list of strategies to compare, or all.")] = "all",
+    k: Annotated[int | None, typer.Option("--k", help="Sources handed to the model (default: DOCQA_TOP_K).")] = None,
+    limit: Annotated[int, typer.Option(help="At most N questions (0 = all).")] = 0,
+    budget: Annotated[int, typer.Option(help="Context budget in words for the hit metric.")] = 1000,
+    answers: Annotated[int, typer.Option(help="Questions answered by the LLM per strategy (if configured).")] = 50,
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for the JSON, Markdown and PNG.")] = Path(
+        "eval-results"
+    ),
+    lab: Annotated[bool, typer.Option("--lab", help="Generate questions from your own library instead.")] = False,
+    questions: Annotated[int, typer.Option(help="--lab: number of generated questions.")] = 30,
+    index_dir: Annotated[Path | None, typer.Option(help="Index folder (default: DOCQA_INDEX_DIR).")] = None,
+    collection: Annotated[str | None, typer.Option(help="Use this collection as it is (an existing index).")] = None,
+) -> None:
+    """Compare chunking strategies (and two baselines) on a question set, or on your library (--lab)."""
+    from rag.eval.report import print_table, write_report
+
+    qa = _app(index_dir=index_dir)
+    names = [s.value for s in parse_strategies(strategies)] if strategies else None
+    try:
+        if lab:
+            from rag.eval.lab import run_lab
+
+            report = run_lab(qa, questions, strategies=names, k=k, budget=budget, log=console.print)
+        else:
+            if dataset is None or not dataset.exists():
+                raise _fail(f"no dataset at {dataset}" if dataset else "give a DATASET or --lab")
+            from rag.eval.harness import run_eval
+
+            report = run_eval(
+                qa,
+                dataset,
+                strategies=names,
+                k=k,
+                limit=limit,
+                budget=budget,
+                answers=answers,
+                collection=collection,
+                log=console.print,
+            )
+    except (FingerprintMismatch, StoreUnavailable, ValueError) as exc:
+        raise _fail(str(exc)) from None
+    print_table(report, out)
+    paths = write_report(report, out_dir, "lab" if lab else None)
+    console.print("wrote " + ", ".join(str(p) for p in paths.values()))
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
     from rag.settings import offline_environment

@@ -1,0 +1,399 @@
+"""`docqa eval`: chunking strategies side by side on a question set, against two baselines.
+
+A dataset is SQuAD-style JSON (COVID-QA, KorQuAD, any v1.1/v2 file: answers are character spans) or
+JSONL with one `{"question", "answer", "document", "page"}` per line (documents are file paths relative
+to the JSONL file; the answer's span is found by its text, the page is the gold page of a PDF).
+
+The documents are ingested through docqa's own pipeline into a separate collection,
+`<collection>_eval_<dataset hash>` in the same index folder, reused by later runs. Every question is then
+retrieved with each strategy (the configured retrieval mode) and with the baselines of the LangChain RAG
+tutorial (RecursiveCharacterTextSplitter 1000/200 characters, dense top-k) and BM25 over those chunks.
+Metrics: see rag/eval/metrics.py; answers (faithfulness, token F1) only when an LLM is configured.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import re
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from rag.eval.datasets import AnswerSpan, load_covidqa, load_korquad
+from rag.eval.metrics import Passage, covers, judge_question, percentile, summarize, within_budget
+from rag.types import ALL_STRATEGIES, LoadedDocument, Strategy
+
+RANK_DEPTH = 60  # passages asked for per question: enough for a 1,000-word budget of sentences
+WORD = re.compile(r"\S+")
+BASELINES = ("langchain 1000/200 dense", "bm25 1000/200")
+
+
+@dataclass
+class EvalItem:
+    id: str
+    question: str
+    source: str
+    answers: tuple[AnswerSpan, ...]  # gold spans (empty: a free-text answer not found verbatim)
+    answer_text: str = ""
+    page: int | None = None  # gold page (PDF sets)
+
+
+@dataclass
+class EvalSet:
+    name: str
+    key: str  # content hash: names the eval collection
+    documents: list[LoadedDocument]
+    items: list[EvalItem]
+    notes: list[str] = field(default_factory=list)
+
+
+# --- loading ------------------------------------------------------------------------------------------
+def _file_hash(*paths: Path) -> str:
+    h = hashlib.sha256()
+    for p in paths:
+        h.update(p.read_bytes())
+    return h.hexdigest()[:10]
+
+
+def find_spans(text: str, answer: str) -> tuple[AnswerSpan, ...]:
+    """Every occurrence of `answer` in `text` (exact; else case-insensitive)."""
+    answer = answer.strip()
+    if not answer:
+        return ()
+    for hay, needle in ((text, answer), (text.lower(), answer.lower())):
+        found, pos = [], hay.find(needle)
+        while pos >= 0:
+            found.append(AnswerSpan(text[pos : pos + len(needle)], pos, pos + len(needle)))
+            pos = hay.find(needle, pos + 1)
+        if found:
+            return tuple(found)
+    return ()
+
+
+def load_jsonl(path: Path, limit: int = 0) -> EvalSet:
+    from ingest.loaders import load_document
+
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    if limit:
+        rows = rows[:limit]
+    docs: dict[str, LoadedDocument] = {}
+    for row in rows:
+        rel = row["document"]
+        if rel not in docs:
+            doc = load_document(path.parent / rel)
+            docs[rel] = dataclasses.replace(doc, source=rel)
+    items, missing = [], 0
+    for i, row in enumerate(rows):
+        spans = find_spans(docs[row["document"]].text, str(row.get("answer", "")))
+        missing += not spans
+        page = row.get("page")
+        items.append(
+            EvalItem(str(row.get("id", i)), row["question"], row["document"], spans, str(row.get("answer", "")), page)
+        )
+    files = [path] + [path.parent / d for d in docs]
+    notes = [f"{len(items)} questions over {len(docs)} documents"]
+    if missing:
+        notes.append(f"{missing} answers not found verbatim: span metrics over the others, page metric for all")
+    return EvalSet(path.stem, _file_hash(*files), list(docs.values()), items, notes)
+
+
+def load_squad(path: Path, limit: int = 0) -> EvalSet:
+    """COVID-QA layout (paragraph = article with document_id): first `limit` questions; any other SQuAD
+    file: one document per article, a fixed-seed sample of `limit` questions (KorQuAD's loader)."""
+    raw = json.loads(path.read_text(encoding="utf-8"))
+    first = raw["data"][0]["paragraphs"][0]
+    if "document_id" in first:
+        qa = load_covidqa(path)
+        qa.items = qa.items[:limit] if limit else qa.items
+    else:
+        qa = load_korquad(path, sample=limit)
+    items = [EvalItem(i.id, i.question, i.source, i.answers, i.answers[0].text) for i in qa.items]
+    return EvalSet(path.stem, _file_hash(path), qa.documents, items, list(qa.notes))
+
+
+def load_eval_set(path: str | Path, limit: int = 0) -> EvalSet:
+    path = Path(path)
+    if path.is_dir():  # a dataset folder: its one JSON / JSONL file
+        found = sorted(path.glob("*.jsonl")) or sorted(path.glob("*.json"))
+        if not found:
+            raise ValueError(f"no .json or .jsonl dataset in {path}")
+        path = found[0]
+    return load_jsonl(path, limit) if path.suffix == ".jsonl" else load_squad(path, limit)
+
+
+# --- the eval app -------------------------------------------------------------------------------------
+def eval_app(qa, key: str, collection: str | None = None):
+    """A DocQA over `<collection>_eval_<key>` (same index folder), sharing qa's loaded models."""
+    from rag.app import build_app
+
+    name = collection or f"{qa.settings.collection}_eval_{key}"
+    app = build_app(qa.settings.model_copy(update={"collection": name, "cache_enabled": False}))
+    for slot in ("embedder", "counter"):
+        if slot in qa.__dict__:
+            app.__dict__[slot] = qa.__dict__[slot]
+    return app
+
+
+def ingest_set(qa, docs: list[LoadedDocument], log=print) -> dict:
+    """Ingest what the collection lacks; ingest seconds are remembered beside the index for reruns."""
+    strategies = list(qa.settings.strategies)
+    meta_path = qa.settings.resolved_index_dir / f"{qa.settings.collection}.eval.json"
+    meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {"ingest_seconds": 0.0}
+    done = {r.source: r.doc_id for r in qa.store.list_documents()}
+    todo = [d for d in docs if done.get(d.source) != d.doc_id]
+    log(f"{len(docs) - len(todo)} documents already in {qa.settings.collection}, {len(todo)} to ingest")
+    t0 = time.perf_counter()
+    for i, doc in enumerate(todo, 1):
+        report = qa.ingestor.ingest_document(doc, strategies)
+        log(f"  {i}/{len(todo)} {doc.source}: {report.status} {report.chunks} ({report.seconds:.1f}s)")
+    if todo:
+        meta["ingest_seconds"] = meta.get("ingest_seconds", 0.0) + time.perf_counter() - t0
+    qa.refresh_indexes([s.value for s in strategies])
+    meta["chunks"] = {s.value: qa.store.count(s.value) for s in strategies}
+    meta["documents"] = len(docs)
+    meta_path.parent.mkdir(parents=True, exist_ok=True)
+    meta_path.write_text(json.dumps(meta, indent=2))
+    return meta
+
+
+# --- baselines ----------------------------------------------------------------------------------------
+def _words(text: str) -> list[str]:
+    return re.findall(r"\w+", text.lower())
+
+
+def page_at(doc: LoadedDocument, offset: int) -> int | None:
+    for span in doc.pages:
+        if span.start <= offset < span.end or offset < span.start:
+            return span.number
+    return doc.pages[-1].number if doc.pages else None
+
+
+class Baselines:
+    """The LangChain tutorial recipe (dense top-k over 1000/200-character chunks) and BM25 on them."""
+
+    def __init__(self, docs: list[LoadedDocument], embedder, cache_dir: Path | None = None) -> None:
+        import bm25s
+        from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+        splitter = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200, add_start_index=True)
+        self.passages: list[Passage] = []
+        self.pages: list[int | None] = []
+        for doc in docs:
+            for part in splitter.create_documents([doc.text]):
+                start, text = part.metadata["start_index"], part.page_content
+                self.passages.append(Passage(doc.source, start, start + len(text), text, len(WORD.findall(text))))
+                self.pages.append(page_at(doc, start))
+        key = hashlib.sha256("\0".join(p.text for p in self.passages).encode()).hexdigest()[:10]
+        path = cache_dir / f"baseline-{key}.npy" if cache_dir else None
+        if path is not None and path.is_file():
+            self.vectors = np.load(path)
+        else:
+            self.vectors = np.asarray(embedder.embed([p.text for p in self.passages]), dtype=np.float32)
+            if path is not None:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                np.save(path, self.vectors)
+        self.embedder = embedder
+        self.bm25 = bm25s.BM25()
+        self.bm25.index([_words(p.text) for p in self.passages], show_progress=False)
+
+    def search(self, name: str, question: str, k: int = 50) -> list[int]:
+        if "dense" in name:
+            scores = self.vectors @ np.asarray(self.embedder.embed_query(question), dtype=np.float32)
+            return [int(i) for i in np.argsort(-scores)[:k]]
+        ids = self.bm25.get_tokens_ids(_words(question))
+        if not ids:
+            return []
+        scores = self.bm25.get_scores_from_ids(ids)
+        return [int(i) for i in np.argsort(-scores)[:k] if scores[i] > 0]
+
+
+# --- answers ------------------------------------------------------------------------------------------
+def _tokens(text: str) -> list[str]:
+    return re.findall(r"\w+", re.sub(r"\[\d+\]", " ", text).lower())
+
+
+def token_f1(prediction: str, gold: str) -> float:
+    """SQuAD-style token F1 (lowercased word tokens; citation markers removed)."""
+    p, g = _tokens(prediction), _tokens(gold)
+    if not p or not g:
+        return float(p == g)
+    common = sum((Counter(p) & Counter(g)).values())
+    if not common:
+        return 0.0
+    precision, recall = common / len(p), common / len(g)
+    return 2 * precision * recall / (precision + recall)
+
+
+# --- evaluation ---------------------------------------------------------------------------------------
+def _score(passages, pages, item: EvalItem, seconds: float, k: int, budget: int) -> dict:
+    row = {"seconds": seconds, "context_words": sum(p.word_count() for p in passages[:k])}
+    if item.answers:
+        r = judge_question(passages, item.source, item.answers, seconds, budget)
+        row["result"] = r
+        row["hit_k"] = any(covers(within_budget(passages[:k], 10**9), item.source, a) for a in item.answers)
+    if item.page is not None:
+        top = pages[0] if pages else None
+        row["page_hit"] = bool(passages) and passages[0].source == item.source and top is not None and item.page in top
+    return row
+
+
+def _summary(rows: list[dict]) -> dict:
+    judged = [r["result"] for r in rows if "result" in r]
+    out = summarize(judged) if judged else {"questions": 0}
+    times = [r["seconds"] for r in rows]
+    out.update(
+        questions=len(rows),
+        with_span=len(judged),
+        hit_k=sum(r.get("hit_k", False) for r in rows) / max(len(judged), 1),
+        p50_ms=1000 * percentile(times, 50),
+        p95_ms=1000 * percentile(times, 95),
+        context_words=sum(r["context_words"] for r in rows) / max(len(rows), 1),
+    )
+    paged = [r["page_hit"] for r in rows if "page_hit" in r]
+    if paged:
+        out["page_top1"] = sum(paged) / len(paged)
+    return out
+
+
+def evaluate(
+    qa,
+    docs: list[LoadedDocument],
+    items: list[EvalItem],
+    strategies: list[str] | None = None,
+    k: int | None = None,
+    budget: int = 1000,
+    answers: int = 0,
+    baselines: bool = True,
+    cache_dir: Path | None = None,
+    log=print,
+) -> dict[str, dict]:
+    """Rows keyed by strategy (and baseline) name: retrieval metrics, latency, context words, answers."""
+    k = k or qa.settings.top_k
+    strategies = strategies or [s.value for s in qa.settings.strategies]
+    rows: dict[str, dict] = {}
+    qa.embedder.embed_query("warm up")
+    for strategy in strategies:
+        per = []
+        for item in items:
+            t = time.perf_counter()
+            got = qa.retriever.retrieve(item.question, strategy=strategy, k=RANK_DEPTH, fetch_k=RANK_DEPTH)
+            seconds = time.perf_counter() - t
+            passages = [Passage(h.chunk.source, h.chunk.start, h.chunk.end, h.chunk.text) for h in got.hits]
+            pages = [
+                range(h.chunk.page_start or 0, (h.chunk.page_end or h.chunk.page_start or 0) + 1) for h in got.hits
+            ]
+            pages = [p if h.chunk.page_start is not None else None for p, h in zip(pages, got.hits, strict=True)]
+            per.append(_score(passages, pages, item, seconds, k, budget))
+        rows[strategy] = _summary(per)
+        if answers and qa.settings.llm_enabled:
+            rows[strategy].update(answer_quality(qa, strategy, k, items[:answers]))
+        log(f"{strategy:>26}: {short(rows[strategy])}")
+    if baselines:
+        base = Baselines(docs, qa.embedder, cache_dir)
+        for name in BASELINES:
+            per = []
+            for item in items:
+                t = time.perf_counter()
+                ids = base.search(name, item.question, RANK_DEPTH)
+                seconds = time.perf_counter() - t
+                passages = [base.passages[i] for i in ids]
+                pages = [range(base.pages[i], base.pages[i] + 1) if base.pages[i] else None for i in ids]
+                per.append(_score(passages, pages, item, seconds, k, budget))
+            rows[name] = _summary(per)
+            rows[name]["chunks"] = len(base.passages)
+            log(f"{name:>26}: {short(rows[name])}")
+    return rows
+
+
+def answer_quality(qa, strategy: str, k: int, items: list[EvalItem]) -> dict:
+    """Generated answers through the real answer road: faithfulness (qa.judge) and token F1 vs gold."""
+    from rag.answer import AskOptions
+
+    faith, f1 = [], []
+    for item in items:
+        ans = qa.answerer.answer(item.question, options=AskOptions(strategy=Strategy(strategy), k=k))
+        if ans.faithfulness is not None:
+            faith.append(ans.faithfulness.score)
+        f1.append(token_f1(ans.text, item.answer_text))
+    return {
+        "answers": len(items),
+        "faithfulness": sum(faith) / len(faith) if faith else None,
+        "answer_f1": sum(f1) / len(f1) if f1 else None,
+    }
+
+
+def short(row: dict) -> str:
+    parts = [f"hit@budget {row.get('hit_budget', 0):.3f}", f"top1 {row.get('top1', 0):.3f}"]
+    parts += [f"mrr@10 {row.get('mrr10', 0):.3f}", f"p50 {row['p50_ms']:.0f} ms"]
+    if "page_top1" in row:
+        parts.append(f"page@1 {row['page_top1']:.3f}")
+    return "  ".join(parts)
+
+
+def add_deltas(rows: dict[str, dict]) -> None:
+    """Each strategy's difference to each baseline on the retrieval metrics."""
+    for name, row in rows.items():
+        if name in BASELINES:
+            continue
+        for base in BASELINES:
+            if base in rows:
+                row[f"vs {base}"] = {
+                    m: row[m] - rows[base][m]
+                    for m in ("hit_budget", "top1", "mrr10", "page_top1")
+                    if m in row and m in rows[base]
+                }
+
+
+def run_eval(
+    qa,
+    dataset: str | Path,
+    *,
+    strategies: list[str] | None = None,
+    k: int | None = None,
+    limit: int = 0,
+    budget: int = 1000,
+    answers: int = 50,
+    collection: str | None = None,
+    log=print,
+) -> dict:
+    """Load, ingest (into the eval collection), evaluate; the report dict (rag/eval/report.py writes it)."""
+    eset = load_eval_set(dataset, limit)
+    for note in eset.notes:
+        log(f"{eset.name}: {note}")
+    app = eval_app(qa, eset.key, collection)
+    app.warm_up()
+    unknown = [s for s in strategies or [] if s not in {x.value for x in ALL_STRATEGIES}]
+    if unknown:
+        raise ValueError(f"unknown strategy {unknown[0]!r}")
+    meta = ingest_set(app, eset.documents, log)
+    rows = evaluate(
+        app,
+        eset.documents,
+        eset.items,
+        strategies,
+        k,
+        budget,
+        answers,
+        cache_dir=app.settings.resolved_index_dir / "eval-baselines",
+        log=log,
+    )
+    add_deltas(rows)
+    return {
+        "dataset": eset.name,
+        "path": str(dataset),
+        "collection": app.settings.collection,
+        "questions": len(eset.items),
+        "documents": len(eset.documents),
+        "notes": eset.notes,
+        "k": k or app.settings.top_k,
+        "budget_words": budget,
+        "retrieval_mode": app.settings.retrieval_mode,
+        "llm": app.settings.llm_enabled,
+        "ingest": meta,
+        "results": rows,
+    }
