@@ -32,6 +32,7 @@ from rag.types import Chunk, Strategy
 PARENTS = "parents"
 REGISTRY = "registry"
 _UNIT = [1.0]  # placeholder vector for collections that are never searched
+DOCUMENTS_MEMO_S = 5.0  # list_documents() re-reads the registry at least this often
 
 
 class FingerprintMismatch(RuntimeError):
@@ -221,6 +222,7 @@ class ChunkStore:
         self.params = params  # strategy value -> chunker parameters, part of the fingerprint
         self._collections: dict[str, Any] = {}
         self._lock = threading.RLock()
+        self._documents: tuple[tuple, list[DocumentRecord]] | None = None  # (generation stamp, records)
 
     # --- collections ---------------------------------------------------------------------------
     def collection_name(self, kind: str) -> str:
@@ -280,6 +282,7 @@ class ChunkStore:
     def drop(self, kinds: Sequence[str]) -> None:
         """Delete collections outright (re-index after a fingerprint change)."""
         with self._lock:
+            self._documents = None
             for kind in kinds:
                 self._collections.pop(kind, None)
                 with contextlib.suppress(Exception):  # an absent collection is fine
@@ -296,9 +299,29 @@ class ChunkStore:
         return DocumentRecord.from_metadata(got["metadatas"][0])
 
     def list_documents(self) -> list[DocumentRecord]:
+        """Committed documents by name; treat the records as read-only.
+
+        Retrieval reads this on every question, and reading the whole registry costs ~70 ms at 500
+        documents, so the list is kept until the generation stamp (one record, ~1 ms) changes. Every
+        commit, removal and recovery bumps it, in this process or any other sharing the store; a process
+        killed between a commit and its bump is covered by re-reading at least every DOCUMENTS_MEMO_S.
+        """
+        stamp = (*self._generation_stamp(), int(time.monotonic() // DOCUMENTS_MEMO_S))
+        memo = self._documents
+        if memo is not None and memo[0] == stamp:
+            return list(memo[1])
         got = self._registry().get(where={"kind": "doc"}, include=["metadatas"])
-        records = [DocumentRecord.from_metadata(m) for m in got["metadatas"]]
-        return sorted(records, key=lambda r: r.source.lower())
+        records = sorted((DocumentRecord.from_metadata(m) for m in got["metadatas"]), key=lambda r: r.source.lower())
+        self._documents = (stamp, records)
+        return list(records)
+
+    def _generation_stamp(self) -> tuple:
+        """(generation, time of the bump): the time tells a rebuilt registry's generation 1 from the old one."""
+        got = self._registry().get(ids=["meta:generation"], include=["metadatas"])
+        if not got["ids"]:
+            return (0, 0.0)
+        meta = got["metadatas"][0]
+        return (int(meta["value"]), float(meta.get("at", 0.0)))
 
     def find_by_doc_id(self, doc_id: str) -> DocumentRecord | None:
         got = self._registry().get(where={"$and": [{"kind": "doc"}, {"doc_id": doc_id}]}, include=["metadatas"])

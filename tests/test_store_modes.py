@@ -249,6 +249,18 @@ def test_fingerprint_mismatch(mode_app, samples):
         wider.collection("sentence")
 
 
+def test_document_list_follows_other_writers(mode_app, tmp_path):
+    """list_documents() is memoised per generation: writes by another store instance still show at once."""
+    doc = tmp_path / "x.txt"
+    doc.write_text("The pump runs at 40 degrees.\n")
+    reader, writer = mode_app(), mode_app()
+    assert reader.store.list_documents() == []
+    writer.ingestor.ingest_paths([doc], [Strategy.SENTENCE])
+    assert [d.source for d in reader.store.list_documents()] == ["x.txt"]
+    writer.store.remove_document("x.txt")
+    assert reader.store.list_documents() == []
+
+
 def test_recover_after_injected_failure(mode_app):
     """A batch the store rejects half-way through a document leaves nothing visible; recover() cleans up."""
     qa = mode_app(store_batch_size=4)
