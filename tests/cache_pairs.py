@@ -48,7 +48,7 @@ NEAR_MISSES = [
     (
         "How many days of annual leave do full-time employees get?",
         "How many days of annual leave do part-time employees get?",
-    ),  # noqa: E501
+    ),
 ]
 
 # Rewordings that must be answered from the cache (same content words in the same order).
@@ -65,11 +65,11 @@ REWORDINGS = [
     (
         "How many days of annual leave do full-time employees get?",
         "  HOW MANY DAYS OF ANNUAL LEAVE DO FULL-TIME EMPLOYEES GET ? ",
-    ),  # noqa: E501
+    ),
     (
         "How many days of annual leave do full-time employees get?",
         "Can you tell me how many days of annual leave full-time employees get?",
-    ),  # noqa: E501
+    ),
     ("Which planets have rings?", "Which planets have rings"),
 ]
 
