@@ -34,7 +34,7 @@ run: ingest
 	$(BIN)/docqa ui
 
 test: install browser
-	$(BIN)/ruff check .
+	$(BIN)/ruff check --no-cache .
 	$(BIN)/pytest -q $(KNOWN_FAILING)
 
 test-fast: install

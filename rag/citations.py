@@ -17,8 +17,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from ingest.sentences import split_sentences
 
+from ingest.sentences import split_sentences
 from rag.embeddings import Embedder
 from rag.prompts import is_refusal
 from rag.types import Chunk, Citation, Source

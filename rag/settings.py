@@ -108,15 +108,18 @@ class Settings(BaseSettings):
     strategy: Strategy = Field(Strategy.PARENT_CHILD, description="Strategy used to answer.")
     retrieval_mode: Literal["hybrid", "dense", "lexical"] = Field("hybrid", description="Ranking legs.")
     top_k: int = Field(6, ge=1, description="Sources handed to the generator.")
-    fetch_k: int = Field(40, ge=1, description="Candidates per leg before fusion / MMR.")
+    # Retrieval defaults measured by benchmarks/retrieval.py (COVID-QA + KorQuAD, results/retrieval.md).
+    fetch_k: int = Field(60, ge=1, description="Candidates per leg before fusion / MMR.")
     mmr: bool = Field(False, description="Diversify sources with maximal marginal relevance.")
     mmr_lambda: float = Field(0.5, ge=0, le=1, description="MMR trade-off: 1 = relevance only.")
     relevance_threshold: float = Field(
         0.0, ge=0, le=1, description="Minimum dense cosine similarity for a source (0 disables)."
     )
     dense_weight: float = Field(1.0, ge=0, description="Weight of the dense ranking in fusion.")
-    lexical_weight: float = Field(1.0, ge=0, description="Weight of the lexical ranking in fusion.")
-    rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
+    lexical_weight: float = Field(
+        2.0, ge=0, description="Weight of the lexical (BM25) ranking in fusion; the bundled embedder is English-only."
+    )
+    rrf_k: int = Field(10, ge=1, description="Reciprocal-rank-fusion constant (smaller: top ranks count more).")
     context_budget_tokens: int = Field(1500, ge=64, description="Token budget for sources in the prompt.")
 
     # --- semantic cache --------------------------------------------------------------------------

@@ -261,6 +261,20 @@ def test_document_list_follows_other_writers(mode_app, tmp_path):
     assert reader.store.list_documents() == []
 
 
+def test_query_asks_for_more_than_there_is(mode_app, embedder):
+    qa = mode_app()
+    vector = embedder.embed_query("pump temperature")
+    assert qa.store.query("sentence", vector, 50) == []  # empty collection
+    doc = qa.settings.data_dir / "x.txt"
+    doc.parent.mkdir(parents=True, exist_ok=True)
+    doc.write_text("The pump runs at 40 degrees. The fan spins at 900 rpm. The coil is copper.\n")
+    qa.ingestor.ingest_paths([doc], [Strategy.SENTENCE])
+    found = qa.store.query("sentence", vector, 50)
+    assert 1 < len(found) == qa.store.count("sentence") < 50
+    assert "pump" in found[0][0].text and found[0][1] > found[-1][1]
+    assert qa.store.query("sentence", vector, 50, doc_ids=["no-such-doc"]) == []
+
+
 def test_recover_after_injected_failure(mode_app):
     """A batch the store rejects half-way through a document leaves nothing visible; recover() cleans up."""
     qa = mode_app(store_batch_size=4)
