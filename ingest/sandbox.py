@@ -403,10 +403,23 @@ def _read_blocking(fd: int, n: int) -> bytes | None:
     return b"".join(parts)
 
 
+def _peak_bytes() -> int:
+    """Peak resident memory of this worker's own address space.
+
+    Not ru_maxrss: Linux keeps it across execve, so a worker forked from a parent that holds the embedder
+    would start with the parent's peak and every error would look like an out-of-memory failure.
+    VmHWM belongs to the address space and starts afresh at exec.
+    """
+    with contextlib.suppress(OSError, ValueError), open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
 def _memory_failure(message: str, limit_bytes: int) -> bool:
     """The loader turns MemoryError into page warnings or a CorruptFile; recognise it either way."""
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    return "MemoryError" in message or peak > 0.8 * limit_bytes
+    return "MemoryError" in message or _peak_bytes() > 0.8 * limit_bytes
 
 
 def _load(request: dict, limit_bytes: int) -> dict:
@@ -447,7 +460,7 @@ def serve(parent_pid: int, memory_mb: int, idle_s: float) -> None:
             reply = _load(request, limit)
             # A worker whose peak memory came near the limit is retired, so its peak cannot make a later
             # file's unrelated error look like an out-of-memory failure.
-            if resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 > 0.5 * limit:
+            if _peak_bytes() > 0.5 * limit:
                 reply["retire"] = True
             _reply(out, reply)
         except MemoryError:

@@ -168,3 +168,30 @@ def test_app_uses_the_sandbox_unless_disabled(make_app):
     assert qa.ingestor.loader is qa.loader
     assert make_app(file_sandbox=False).loader is load_document
     qa.loader.close()
+
+
+def test_a_big_parent_does_not_make_errors_look_like_out_of_memory(tmp_path):
+    """Linux keeps ru_maxrss across exec: a parent that once held 800 MB (the embedder does) must not make
+    its worker report every ordinary error as out-of-memory (this failed the whole suite in CI)."""
+    script = (
+        "import sys\n"
+        "from ingest.loaders import WrongContent\n"
+        "from ingest.sandbox import SandboxLoader\n"
+        "big = bytearray(900 * 2**20)\n"
+        "big[::4096] = b'x' * len(big[::4096])\n"
+        "del big\n"
+        "loader = SandboxLoader(timeout_s=60, memory_mb=1024)\n"
+        "try:\n"
+        "    loader(sys.argv[1])\n"
+        "except WrongContent as exc:\n"
+        "    print('WrongContent', exc)\n"
+        "finally:\n"
+        "    loader.close()\n"
+    )
+    fake = tmp_path / "fake.pdf"
+    fake.write_text("not a pdf")
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(fake)], cwd=REPO, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.startswith("WrongContent") and "%PDF- header" in done.stdout
