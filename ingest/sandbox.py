@@ -2,7 +2,7 @@
 
 A hostile or broken PDF can keep pypdf busy for hours or make it allocate gigabytes (a 1 KB file can
 expand to many GB of text). Loading therefore runs in a separate Python process, started with
-`python -m ingest.sandbox` (a fresh interpreter that imports only the loaders, never torch), whose
+`python -m ingest.sandbox_worker` (a fresh interpreter that imports only the loaders, never torch), whose
 address space is capped with RLIMIT_AS. The parent waits at most `timeout_s` for each file; a worker that
 overruns is killed (SIGKILL) and the file fails alone with a one-line reason:
 
@@ -14,8 +14,8 @@ after any failure that may have left them in a bad state, and when they have bee
 never outlives its parent: it exits on EOF of its request pipe, and a watchdog thread exits when the
 parent process is gone (even while the loader is stuck in a loop); RLIMIT_CPU backs both up.
 
-The pipe protocol is JSON, not pickle: the worker parses untrusted files, so what it sends back must
-never be able to run code in the parent. Messages are length-prefixed UTF-8 JSON objects.
+This module is the parent side: the pool of workers, the deadlines, and turning a worker's reply or death
+into a document or a LoadError. The worker's loop and the pipe protocol are in ingest/sandbox_worker.py.
 """
 
 from __future__ import annotations
@@ -23,10 +23,8 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import resource
 import select
 import signal
-import struct
 import subprocess
 import sys
 import threading
@@ -36,10 +34,9 @@ from pathlib import Path
 
 from ingest import loaders
 from ingest.loaders import CorruptFile, LoadError
-from rag.types import LoadedDocument, PageSpan
+from ingest.sandbox_worker import HEADER, doc_from_wire, encode
+from rag.types import LoadedDocument
 
-_HEADER = struct.Struct("!Q")
-_MB = 1024 * 1024
 _PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
 _STARTUP_TIMEOUT_S = 120.0  # a cold interpreter on a busy machine; not counted against a file's limit
 
@@ -64,64 +61,6 @@ def memory_reason(memory_mb: int) -> str:
     return f"ran out of memory (limit {memory_mb} MB) while reading"
 
 
-# --------------------------------------------------------------------------------------------------
-# wire format (both sides)
-# --------------------------------------------------------------------------------------------------
-
-
-def doc_to_wire(doc: LoadedDocument) -> dict:
-    return {
-        "source": doc.source,
-        "path": doc.path,
-        "doc_id": doc.doc_id,
-        "title": doc.title,
-        "text": doc.text,
-        "pages": [[p.number, p.start, p.end] for p in doc.pages],
-        "sections": [[o, h] for o, h in doc.sections],
-        "warnings": list(doc.warnings),
-        "page_count": doc.page_count,
-        "file_type": doc.file_type,
-    }
-
-
-def doc_from_wire(data: dict) -> LoadedDocument:
-    """Rebuild a document from the worker's JSON, checking every type (the worker's input is hostile)."""
-    try:
-        pages = tuple(PageSpan(_opt_int(n), int(s), int(e)) for n, s, e in data["pages"])
-        sections = tuple((int(o), str(h)) for o, h in data["sections"])
-        text = data["text"]
-        if not isinstance(text, str):
-            raise TypeError("text")
-        return LoadedDocument(
-            source=str(data["source"]),
-            path=str(data["path"]),
-            doc_id=str(data["doc_id"]),
-            title=str(data["title"]),
-            text=text,
-            pages=pages,
-            sections=sections,
-            warnings=tuple(str(w) for w in data["warnings"]),
-            page_count=int(data["page_count"]),
-            file_type=str(data["file_type"]),
-        )
-    except (KeyError, TypeError, ValueError) as exc:
-        raise CorruptFile(f"the loader process sent a malformed result ({type(exc).__name__})") from None
-
-
-def _opt_int(value: object) -> int | None:
-    return None if value is None else int(value)  # type: ignore[arg-type]
-
-
-def _encode(message: dict) -> bytes:
-    body = json.dumps(message, ensure_ascii=True).encode("ascii")
-    return _HEADER.pack(len(body)) + body
-
-
-# --------------------------------------------------------------------------------------------------
-# parent side
-# --------------------------------------------------------------------------------------------------
-
-
 class _Worker:
     """One worker process and its pipes."""
 
@@ -129,7 +68,7 @@ class _Worker:
         env = {**os.environ, "MALLOC_ARENA_MAX": "2", "PYTHONDONTWRITEBYTECODE": "1"}
         env["PYTHONPATH"] = os.pathsep.join(p for p in (_PACKAGE_ROOT, env.get("PYTHONPATH", "")) if p)
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "ingest.sandbox", str(os.getpid()), str(memory_mb), f"{idle_s:g}"],
+            [sys.executable, "-m", "ingest.sandbox_worker", str(os.getpid()), str(memory_mb), f"{idle_s:g}"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
@@ -170,7 +109,7 @@ class _Worker:
     def request(self, message: dict, deadline: float) -> dict:
         assert self.proc.stdin is not None
         try:
-            self.proc.stdin.write(_encode(message))
+            self.proc.stdin.write(encode(message))
             self.proc.stdin.flush()
         except (BrokenPipeError, OSError):
             self.proc.wait(timeout=30)
@@ -179,8 +118,8 @@ class _Worker:
         return self._receive(deadline)
 
     def _receive(self, deadline: float) -> dict:
-        header = self._read_exact(_HEADER.size, deadline)
-        (size,) = _HEADER.unpack(header)
+        header = self._read_exact(HEADER.size, deadline)
+        (size,) = HEADER.unpack(header)
         body = self._read_exact(size, deadline)
         try:
             message = json.loads(body.decode("ascii"))
@@ -361,117 +300,3 @@ def _kill_all(idle: list, busy: set) -> None:
         if isinstance(worker, _Worker):
             worker.kill()
     idle.clear()
-
-
-# --------------------------------------------------------------------------------------------------
-# worker side: `python -m ingest.sandbox PARENT_PID MEMORY_MB IDLE_S`
-# --------------------------------------------------------------------------------------------------
-
-
-def _watch_parent(parent_pid: int) -> None:
-    while True:
-        if os.getppid() != parent_pid:
-            os._exit(0)
-        time.sleep(0.5)
-
-
-def _reply(out, message: dict) -> None:
-    out.write(_encode(message))
-    out.flush()
-
-
-def _read_request(fd: int, idle_s: float) -> dict | None:
-    """The next request, or None on EOF or when idle too long."""
-    ready, _, _ = select.select([fd], [], [], idle_s)
-    if not ready:
-        return None
-    header = _read_blocking(fd, _HEADER.size)
-    if header is None:
-        return None
-    body = _read_blocking(fd, _HEADER.unpack(header)[0])
-    return None if body is None else json.loads(body)
-
-
-def _read_blocking(fd: int, n: int) -> bytes | None:
-    parts = []
-    while n > 0:
-        part = os.read(fd, n)
-        if not part:
-            return None
-        parts.append(part)
-        n -= len(part)
-    return b"".join(parts)
-
-
-def _peak_bytes() -> int:
-    """Peak resident memory of this worker's own address space.
-
-    Not ru_maxrss: Linux keeps it across execve, so a worker forked from a parent that holds the embedder
-    would start with the parent's peak and every error would look like an out-of-memory failure.
-    VmHWM belongs to the address space and starts afresh at exec.
-    """
-    with contextlib.suppress(OSError, ValueError), open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-
-
-def _memory_failure(message: str, limit_bytes: int) -> bool:
-    """The loader turns MemoryError into page warnings or a CorruptFile; recognise it either way."""
-    return "MemoryError" in message or _peak_bytes() > 0.8 * limit_bytes
-
-
-def _load(request: dict, limit_bytes: int) -> dict:
-    try:
-        doc = loaders.load_document(request["path"], max_bytes=request["max_bytes"], max_pages=request["max_pages"])
-    except MemoryError:
-        return {"kind": "memory"}
-    except LoadError as exc:
-        if _memory_failure(str(exc), limit_bytes):
-            return {"kind": "memory"}
-        return {"kind": "error", "type": type(exc).__name__, "message": str(exc)}
-    except RecursionError:
-        return {"kind": "error", "type": "CorruptFile", "message": "unreadable file: nested too deeply"}
-    except Exception as exc:  # a bug in a reader must not take the batch down
-        reason = loaders._reason(exc)
-        return {"kind": "error", "type": "CorruptFile", "message": f"the reader failed unexpectedly ({reason})"}
-    if any("MemoryError" in w for w in doc.warnings):
-        return {"kind": "memory"}
-    return {"kind": "ok", "doc": doc_to_wire(doc)}
-
-
-def serve(parent_pid: int, memory_mb: int, idle_s: float) -> None:
-    out = os.fdopen(os.dup(1), "wb")  # the protocol channel; stray prints go to stderr instead
-    os.dup2(2, 1)
-    threading.stack_size(256 * 1024)
-    threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True).start()
-    limit = memory_mb * _MB
-    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    _reply(out, {"kind": "ready", "pid": os.getpid()})
-    while True:
-        request = _read_request(0, idle_s)
-        if request is None:
-            return
-        used = resource.getrusage(resource.RUSAGE_SELF).ru_utime + resource.getrusage(resource.RUSAGE_SELF).ru_stime
-        cpu = int(used + float(request.get("cpu_s") or 300) * 2 + 10)
-        resource.setrlimit(resource.RLIMIT_CPU, (cpu, resource.RLIM_INFINITY))
-        try:
-            reply = _load(request, limit)
-            # A worker whose peak memory came near the limit is retired, so its peak cannot make a later
-            # file's unrelated error look like an out-of-memory failure.
-            if _peak_bytes() > 0.5 * limit:
-                reply["retire"] = True
-            _reply(out, reply)
-        except MemoryError:
-            reply = {"kind": "memory"}
-            try:
-                _reply(out, reply)
-            except MemoryError:
-                os._exit(3)
-        if reply["kind"] == "memory" or reply.get("retire"):
-            return  # the parent starts a fresh worker: this one's heap may be fragmented
-
-
-if __name__ == "__main__":
-    serve(int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3]))

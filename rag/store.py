@@ -13,6 +13,10 @@ Chroma has no transactions, so a document becomes visible through a two-phase pr
 is written, then the chunks, then the registry record (a single upsert, the commit), then old chunks are
 deleted and the marker removed. `recover()` finishes or rolls back whatever a kill interrupted, and
 readers only trust chunks whose doc_id the registry has committed for that strategy.
+
+Opening the database (make_client) lives in rag/store_client.py, and the records, chunk metadata and
+fingerprints written into Chroma in rag/store_records.py; both are re-exported here, so callers import
+the store's public names from rag.store.
 """
 
 from __future__ import annotations
@@ -22,193 +26,38 @@ import json
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from rag.store_client import StoreUnavailable, make_client
+from rag.store_records import (
+    DocumentRecord,
+    FingerprintMismatch,
+    check_fingerprint,
+    chunk_from_record,
+    chunk_to_metadata,
+    collection_fingerprint,
+)
 from rag.types import Chunk, Strategy
+
+__all__ = [
+    "DOCUMENTS_MEMO_S",
+    "PARENTS",
+    "REGISTRY",
+    "ChunkStore",
+    "DocumentRecord",
+    "FingerprintMismatch",
+    "StoreUnavailable",
+    "chunk_from_record",
+    "chunk_to_metadata",
+    "make_client",
+]
 
 PARENTS = "parents"
 REGISTRY = "registry"
 _UNIT = [1.0]  # placeholder vector for collections that are never searched
 DOCUMENTS_MEMO_S = 5.0  # list_documents() re-reads the registry at least this often
-
-
-class FingerprintMismatch(RuntimeError):
-    """The collection was built with another embedder or chunker parameters."""
-
-
-class StoreUnavailable(RuntimeError):
-    """The Chroma server cannot be reached (server mode)."""
-
-
-@dataclass
-class DocumentRecord:
-    """What the library shows for one document."""
-
-    source: str
-    doc_id: str
-    title: str = ""
-    path: str = ""
-    file_type: str = ""
-    pages: int = 0
-    chunks: dict[str, int] = field(default_factory=dict)
-    warnings: list[str] = field(default_factory=list)
-    ingested_at: float = 0.0
-
-    @property
-    def strategies(self) -> list[str]:
-        return sorted(self.chunks)
-
-    def to_metadata(self) -> dict[str, Any]:
-        return {
-            "kind": "doc",
-            "source": self.source,
-            "doc_id": self.doc_id,
-            "title": self.title,
-            "path": self.path,
-            "file_type": self.file_type,
-            "pages": self.pages,
-            "chunks": json.dumps(self.chunks, sort_keys=True),
-            "warnings": json.dumps(self.warnings),
-            "ingested_at": self.ingested_at,
-        }
-
-    @classmethod
-    def from_metadata(cls, meta: dict[str, Any]) -> DocumentRecord:
-        return cls(
-            source=meta["source"],
-            doc_id=meta["doc_id"],
-            title=meta.get("title", ""),
-            path=meta.get("path", ""),
-            file_type=meta.get("file_type", ""),
-            pages=int(meta.get("pages", 0)),
-            chunks=json.loads(meta.get("chunks", "{}")),
-            warnings=json.loads(meta.get("warnings", "[]")),
-            ingested_at=float(meta.get("ingested_at", 0.0)),
-        )
-
-
-def make_client(settings):
-    """Embedded PersistentClient by default; HttpClient when DOCQA_CHROMA_HOST is set.
-
-    Server mode probes the server first with a bounded timeout (chromadb's own client has none) and turns
-    every later connection failure into StoreUnavailable naming host:port, so callers print one line.
-    """
-    import chromadb
-    from chromadb.config import Settings as ChromaSettings
-
-    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
-    if settings.chroma_host:
-        where = f"{settings.chroma_host}:{settings.chroma_port}"
-        headers = {}
-        if settings.chroma_auth_token is not None:
-            headers["Authorization"] = f"Bearer {settings.chroma_auth_token.get_secret_value()}"
-        _probe_server(settings, headers, where)
-        try:
-            client = chromadb.HttpClient(
-                host=settings.chroma_host,
-                port=settings.chroma_port,
-                ssl=settings.chroma_ssl,
-                headers=headers or None,
-                settings=chroma_settings,
-            )
-        except Exception as exc:  # chromadb raises several types for an unreachable server
-            raise StoreUnavailable(f"cannot reach the Chroma server at {where}: {exc}") from None
-        _guard_session(client, settings.chroma_timeout_s, where)
-        return client
-    path = settings.resolved_chroma_path
-    path.mkdir(parents=True, exist_ok=True)
-    return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
-
-
-def _probe_server(settings, headers: dict[str, str], where: str) -> None:
-    """One bounded request that tells 'not running', 'wrong credentials' and 'not Chroma' apart."""
-    import httpx
-
-    scheme = "https" if settings.chroma_ssl else "http"
-    url = f"{scheme}://{settings.chroma_host}:{settings.chroma_port}/api/v2/auth/identity"
-    hint = "is `chroma run` running there? Check DOCQA_CHROMA_HOST, DOCQA_CHROMA_PORT and DOCQA_CHROMA_SSL"
-    try:
-        response = httpx.get(url, headers=headers, timeout=settings.chroma_timeout_s)
-    except httpx.TimeoutException:
-        raise StoreUnavailable(
-            f"the Chroma server at {where} did not answer within {settings.chroma_timeout_s:g} s ({hint})"
-        ) from None
-    except httpx.HTTPError as exc:
-        reason = str(exc) or type(exc).__name__
-        raise StoreUnavailable(f"cannot reach the Chroma server at {where}: {reason} ({hint})") from None
-    if response.status_code in (401, 403):
-        raise StoreUnavailable(
-            f"the Chroma server at {where} refused the credentials (HTTP {response.status_code}); "
-            "check DOCQA_CHROMA_AUTH_TOKEN"
-        )
-    if response.status_code != 200:
-        raise StoreUnavailable(f"{where} answered HTTP {response.status_code}: is it a Chroma >= 1.0 server?")
-
-
-def _guard_session(client, timeout_s: float, where: str) -> None:
-    """Bound every request of an HttpClient and report a lost server as StoreUnavailable."""
-    import httpx
-
-    session = getattr(getattr(client, "_server", None), "_session", None)
-    if not isinstance(session, httpx.Client):  # chromadb internals moved: keep its defaults
-        return
-    session.timeout = httpx.Timeout(timeout_s)
-    send = session.request
-
-    def request(*args, **kwargs):
-        try:
-            return send(*args, **kwargs)
-        except httpx.TimeoutException:
-            raise StoreUnavailable(f"the Chroma server at {where} did not answer within {timeout_s:g} s") from None
-        except httpx.TransportError as exc:
-            reason = str(exc) or type(exc).__name__
-            raise StoreUnavailable(f"lost the Chroma server at {where}: {reason}") from None
-
-    session.request = request
-
-
-def chunk_to_metadata(chunk: Chunk) -> dict[str, Any]:
-    meta = {
-        "doc_id": chunk.doc_id,
-        "strategy": chunk.strategy,
-        "index": chunk.index,
-        "start": chunk.start,
-        "end": chunk.end,
-        "source": chunk.source,
-        "title": chunk.title,
-        "role": chunk.role,
-        "page_start": chunk.page_start,
-        "page_end": chunk.page_end,
-        "page_char_start": chunk.page_char_start,
-        "page_char_end": chunk.page_char_end,
-        "section": chunk.section,
-        "parent_id": chunk.parent_id,
-    }
-    return {k: v for k, v in meta.items() if v is not None}  # Chroma rejects None values
-
-
-def chunk_from_record(chunk_id: str, text: str, meta: dict[str, Any]) -> Chunk:
-    return Chunk(
-        id=chunk_id,
-        doc_id=meta["doc_id"],
-        strategy=meta["strategy"],
-        index=int(meta["index"]),
-        text=text,
-        start=int(meta["start"]),
-        end=int(meta["end"]),
-        source=meta.get("source", ""),
-        title=meta.get("title", ""),
-        page_start=meta.get("page_start"),
-        page_end=meta.get("page_end"),
-        page_char_start=meta.get("page_char_start"),
-        page_char_end=meta.get("page_char_end"),
-        section=meta.get("section"),
-        parent_id=meta.get("parent_id"),
-        role=meta.get("role", "chunk"),
-    )
 
 
 class ChunkStore:
@@ -229,11 +78,7 @@ class ChunkStore:
         return f"{self.base}__{kind.replace('-', '_')}"
 
     def _fingerprint(self, strategy: str) -> dict[str, Any]:
-        return {
-            "docqa_embedder": self.embedder_name,
-            "docqa_dimension": self.dimension,
-            "docqa_params": json.dumps(self.params.get(strategy, {}), sort_keys=True),
-        }
+        return collection_fingerprint(self.embedder_name, self.dimension, self.params.get(strategy, {}))
 
     def collection(self, kind: str):
         """Open (or create) a collection; strategy collections are checked against the fingerprint."""
@@ -250,22 +95,9 @@ class ChunkStore:
                 configuration={"hnsw": {"space": "cosine", "ef_search": 200, "ef_construction": 200}},
             )
             if searchable:
-                self._check_fingerprint(name, col.metadata or {}, fingerprint)
+                check_fingerprint(name, col.metadata or {}, fingerprint)
             self._collections[kind] = col
             return col
-
-    def _check_fingerprint(self, name: str, found: dict, expected: dict) -> None:
-        for key, label in (
-            ("docqa_embedder", "embedder"),
-            ("docqa_dimension", "embedding dimension"),
-            ("docqa_params", "chunker parameters"),
-        ):
-            if key in found and found[key] != expected[key]:
-                raise FingerprintMismatch(
-                    f"collection {name!r} was built with {label} {found[key]!r}, but the current settings "
-                    f"give {expected[key]!r}. Re-index with `docqa ingest --rebuild PATH...` (drops and "
-                    f"rebuilds this index), or keep both by setting DOCQA_COLLECTION to a new name."
-                )
 
     def langchain_store(self, strategy: str, embeddings):
         """A langchain-chroma view of a strategy collection, for similarity and MMR search."""

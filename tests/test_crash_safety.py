@@ -99,7 +99,7 @@ def sandbox_workers_of(pid: int) -> list[int]:
                 cmd = Path(f"/proc/{entry}/cmdline").read_bytes().split(b"\0")
             except OSError:
                 continue
-            if b"ingest.sandbox" in cmd and str(pid).encode() in cmd and not gone(int(entry), wait_s=0):
+            if b"ingest.sandbox_worker" in cmd and str(pid).encode() in cmd and not gone(int(entry), wait_s=0):
                 found.append(int(entry))
     return found
 

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from ingest.loaders import CorruptFile, EncryptedPdf, WrongContent, load_document
-from ingest.sandbox import LoadOutOfMemory, LoadTimeout, SandboxLoader, doc_from_wire, doc_to_wire
+from ingest.sandbox import LoadOutOfMemory, LoadTimeout, SandboxLoader
+from ingest.sandbox_worker import doc_from_wire, doc_to_wire
 from tests.conftest import REPO, SAMPLES, shared
 from tests.pathological import cpu_bomb_pdf, memory_bomb_pdf
 
