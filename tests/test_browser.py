@@ -188,3 +188,35 @@ def test_llm_answer_streams_into_the_chat(browser, make_app, llm):
         assert any("Writing the answer" in s for s in seen), "no status step was shown while waiting"
         page.screenshot(path=str(ARTIFACTS / "chat_llm.png"))
     assert outside == [], f"the UI fetched from outside: {outside}"
+
+
+def test_strategy_lab_tab_runs_and_shows_the_comparison(browser, make_app):
+    from playwright.sync_api import expect
+
+    page, outside = browser
+    qa = make_app(port=free_port())
+    with served(qa) as url:
+        page.goto(url)
+        page.get_by_role("tab", name="Strategy lab").click()
+        page.locator("#dq-lab-run").click()  # an empty library: a hint, no table rows, no chart
+        expect(page.locator("#dq-lab-message")).to_contain_text("Your library is empty")
+        expect(page.locator("#dq-lab-chart")).to_be_hidden()
+        page.screenshot(path=str(ARTIFACTS / "strategy_lab_empty.png"))
+
+        for name in ("heat_pumps.pdf", "solar_system_guide.md", "company_handbook.txt"):
+            assert qa.ingestor.ingest_file(SAMPLES / name, qa.settings.strategies).status == "ingested"
+        count = page.locator("#dq-lab-n input[type=number]")
+        count.fill("5")
+        count.press("Enter")
+        expect(page.locator("#dq-lab-strategies")).to_contain_text("parent-child")
+        page.locator("#dq-lab-run").click()
+        table = page.locator("#dq-lab-table")
+        expect(page.locator("#dq-lab-message")).to_contain_text("on 5 questions")
+        for name in ("sentence", "overlap", "parent-child", "langchain 1000/200 dense", "bm25 1000/200"):
+            expect(table).to_contain_text(name)
+        expect(table).to_contain_text(re.compile(r"[+-]\d\.\d{3}"))  # the differences to the baselines
+        expect(page.locator("#dq-lab-recommendation")).to_contain_text("Recommended for your documents")
+        expect(page.locator("#dq-lab-method")).to_contain_text("Bias.")
+        expect(page.locator("#dq-lab-chart img")).to_be_visible()
+        page.screenshot(path=str(ARTIFACTS / "strategy_lab.png"), full_page=True)
+    assert outside == [], f"the UI fetched from outside: {outside}"

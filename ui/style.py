@@ -6,8 +6,9 @@ are translucent so they read on either background.
 
 CSS = r"""
 .gradio-container { max-width: 1480px !important; width: 100% !important; margin: 0 auto !important; }
-#dq-report .virtual-table-viewport *, #dq-library .virtual-table-viewport * { font-family: var(--font) !important; }
-#dq-report .body-cell, #dq-library .body-cell { font-size: 13.5px; }
+#dq-report .virtual-table-viewport *, #dq-library .virtual-table-viewport *,
+#dq-lab-table .virtual-table-viewport * { font-family: var(--font) !important; }
+#dq-report .body-cell, #dq-library .body-cell, #dq-lab-table .body-cell { font-size: 13.5px; }
 footer { opacity: .75; }
 
 /* header */

@@ -1,4 +1,4 @@
-"""The web UI: Chat, Upload and Library tabs over one shared `DocQA`.
+"""The web UI: Chat, Upload, Library and Strategy lab tabs over one shared `DocQA`.
 
 `build_ui(qa)` lays out components and wires events to `ui.callbacks`; `launch(qa)` loads the models
 once, then serves on settings.host:settings.port with the queue, optional login, and nothing fetched
@@ -12,7 +12,7 @@ import gradio as gr
 from rag.app import DocQA
 from rag.settings import offline_environment
 from rag.types import ALL_STRATEGIES
-from ui import render
+from ui import lab_tab, render
 from ui.callbacks import ALL, Callbacks
 from ui.style import CSS
 
@@ -22,6 +22,7 @@ MONO_FONTS = ("ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "monospace"
 CHAT_CONCURRENCY = 4  # answers streaming at once (each mostly waits on the LLM server)
 INGEST_CONCURRENCY = 1  # embedding is CPU-bound: one upload at a time, in its own lane
 LIBRARY_CONCURRENCY = 8  # cheap registry reads and removals
+LAB_CONCURRENCY = 1  # a lab run retrieves questions × strategies: one at a time, in its own lane
 
 # Runs in the browser before the removal: a cancelled confirmation sends no name (nothing is removed).
 CONFIRM_REMOVE = "(name) => (name && window.confirm(`Remove ${name} and all its chunks?`)) ? name : null"
@@ -182,6 +183,8 @@ def build_ui(qa: DocQA) -> gr.Blocks:
                     remove_btn = gr.Button("Remove", variant="stop", size="md", scale=1, elem_id="dq-remove")
                     refresh_btn = gr.Button("Refresh", variant="secondary", size="md", scale=1, elem_id="dq-refresh")
                 library_message = gr.HTML("", elem_id="dq-library-message")
+
+            lab_tab.build_tab(qa, concurrency_limit=LAB_CONCURRENCY)  # layout, handler and event: ui/lab_tab.py
 
         # --- events --------------------------------------------------------------------------------
         settings_inputs = [strategy, top_k, mode, mmr, threshold, doc_filter, model, temperature, max_tokens, judge]

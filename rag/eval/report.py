@@ -91,9 +91,10 @@ def chart(report: dict, path: Path) -> Path:
         bars = ax.bar(xs, values, width, label=label)
         ax.bar_label(bars, fmt="%.2f", fontsize=7)
     ax.set_xticks(range(len(names)), names, rotation=15, ha="right", fontsize=8)
-    ax.set_ylim(0, 1.05)
+    ax.set_ylim(0, 1.2)  # headroom above 1.0 for the legend row: it covered the bars of a perfect score
+    ax.set_yticks([0, 0.2, 0.4, 0.6, 0.8, 1.0])
     ax.set_title(f"{report['dataset']} ({report['questions']} questions, k={report['k']})")
-    ax.legend(fontsize=8, loc="upper right")
+    ax.legend(fontsize=8, loc="upper center", ncols=max(len(metrics), 1), frameon=False)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path)
