@@ -23,7 +23,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import select
 import signal
 import subprocess
 import sys
@@ -31,6 +30,8 @@ import threading
 import time
 import weakref
 from pathlib import Path
+from select import POLLERR, POLLHUP, POLLIN
+from select import poll as select_poll
 
 from ingest import loaders
 from ingest.loaders import CorruptFile, LoadError
@@ -40,6 +41,14 @@ from rag.types import LoadedDocument
 _PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
 _STARTUP_TIMEOUT_S = 120.0  # a cold interpreter on a busy machine; not counted against a file's limit
 
+
+
+def _readable(fd: int, timeout_s: float) -> bool:
+    """Wait for input on `fd`. poll, not select: select() refuses descriptors above 1023, which a
+    long-running server (or a test process with many Chroma clients open) reaches."""
+    poller = select_poll()
+    poller.register(fd, POLLIN | POLLHUP | POLLERR)
+    return bool(poller.poll(max(timeout_s, 0.0) * 1000))
 
 class LoadTimeout(LoadError):
     """Loading the file took longer than the per-file time limit."""
@@ -137,8 +146,7 @@ class _Worker:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise _Overran
-            ready, _, _ = select.select([fd], [], [], min(remaining, 1.0))
-            if not ready:
+            if not _readable(fd, min(remaining, 1.0)):
                 continue
             part = os.read(fd, min(n, 1 << 20))
             if not part:  # EOF: the worker is gone

@@ -101,8 +101,9 @@ def _reply(out, message: dict) -> None:
 
 def _read_request(fd: int, idle_s: float) -> dict | None:
     """The next request, or None on EOF or when idle too long."""
-    ready, _, _ = select.select([fd], [], [], idle_s)
-    if not ready:
+    poller = select.poll()  # not select(): it refuses descriptors above 1023
+    poller.register(fd, select.POLLIN | select.POLLHUP | select.POLLERR)
+    if not poller.poll(idle_s * 1000):
         return None
     header = _read_blocking(fd, HEADER.size)
     if header is None:

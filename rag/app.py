@@ -124,6 +124,22 @@ class DocQA:
         """Bring derived indexes (BM25) up to date now, so the first question after an ingest is fast."""
         self.retriever.refresh(strategies or self.settings.strategies)
 
+    def close(self) -> None:
+        """Release what this app holds open: the Chroma client (an embedded one keeps ~30 files open)
+        and the loader's worker processes. Only what was built is touched; the app is unusable after."""
+        store = self.__dict__.pop("store", None)
+        if store is not None:
+            store.close()
+        loader = self.__dict__.pop("loader", None)
+        if loader is not None and hasattr(loader, "close"):
+            loader.close()
+
+    def __enter__(self) -> DocQA:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def warm_up(self) -> DocQA:
         """Load the models now rather than on the first request."""
         _ = self.store  # first: an unreachable Chroma server fails in a second, not after the model loads

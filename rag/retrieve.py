@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.lexical import LexicalIndex
+from rag.lexical import LexicalIndex, cjk_share
 from rag.store import PARENTS, ChunkStore
 from rag.types import Chunk, Hit, Strategy
 
@@ -107,6 +107,13 @@ def fuse(
         for c, dr, lr in zip(cands, d_ranks, l_ranks, strict=True):
             c.score = (dense_weight / (rrf_k + dr) if dr else 0.0) + (lexical_weight / (rrf_k + lr) if lr else 0.0)
     return sorted(cands, key=lambda c: (-c.score, -(c.dense or 0.0)))
+
+
+def dense_weight_for(query: str, dense_weight: float, cjk_dense_weight: float) -> float:
+    """The dense leg's weight for this question: `cjk_dense_weight` when most of its letters are Hangul,
+    Han or Kana, because the bundled embedder is English-only and its ranking of such text is mostly noise
+    (KorQuAD dense hit@1,000 words 0.21 against 0.99 lexical). A multilingual embedder sets both alike."""
+    return cjk_dense_weight if cjk_share(query) > 0.5 else dense_weight
 
 
 def mmr_select(relevance: np.ndarray, vectors: np.ndarray, keys: Sequence[str], k: int, lam: float) -> list[int]:
@@ -210,7 +217,7 @@ class Retriever:
             cands,
             mode,
             method=self.fusion,
-            dense_weight=s.dense_weight,
+            dense_weight=dense_weight_for(query, s.dense_weight, s.cjk_dense_weight),
             lexical_weight=s.lexical_weight,
             rrf_k=s.rrf_k,
         )

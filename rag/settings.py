@@ -116,6 +116,11 @@ class Settings(BaseSettings):
         0.0, ge=0, le=1, description="Minimum dense cosine similarity for a source (0 disables)."
     )
     dense_weight: float = Field(1.0, ge=0, description="Weight of the dense ranking in fusion.")
+    cjk_dense_weight: float = Field(
+        1.0,
+        ge=0,
+        description="Dense weight for questions mostly in Korean, Chinese or Japanese (MiniLM is English-only).",
+    )
     lexical_weight: float = Field(
         2.0, ge=0, description="Weight of the lexical (BM25) ranking in fusion; the bundled embedder is English-only."
     )

@@ -74,6 +74,14 @@ class ChunkStore:
         self._documents: tuple[tuple, list[DocumentRecord]] | None = None  # (generation stamp, records)
 
     # --- collections ---------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Release the client's files and connections (Chroma >= 1.5 counts clients per path and stops
+        the shared system with the last one)."""
+        close = getattr(self._client, "close", None)
+        if close is not None:
+            with contextlib.suppress(Exception):
+                close()
     def collection_name(self, kind: str) -> str:
         return f"{self.base}__{kind.replace('-', '_')}"
 

@@ -60,12 +60,17 @@ def make_app(make_settings, embedder):
 
     from rag.app import build_app
 
+    apps = []
+
     def make(**overrides: object):
         qa = build_app(make_settings(**overrides))
         qa.__dict__["embedder"] = embedder  # reuse the loaded model (cached_property slot)
+        apps.append(qa)
         return qa
 
-    return make
+    yield make
+    for qa in apps:  # an embedded Chroma client holds ~30 files open: a long suite would run out
+        qa.close()
 
 
 @pytest.fixture(scope="session")

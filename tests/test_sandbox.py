@@ -196,3 +196,28 @@ def test_a_big_parent_does_not_make_errors_look_like_out_of_memory(tmp_path):
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.startswith("WrongContent") and "%PDF- header" in done.stdout
+
+
+def test_works_when_the_parent_has_over_a_thousand_open_files():
+    """select() refuses descriptors above 1023; a long-running parent (the UI, the test suite) gets there."""
+    script = (
+        "import os, resource, sys\n"
+        "soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)\n"
+        "resource.setrlimit(resource.RLIMIT_NOFILE, (min(4096, hard), hard))\n"
+        "held = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]\n"
+        "from ingest.sandbox import SandboxLoader\n"
+        "loader = SandboxLoader(timeout_s=60, memory_mb=1024)\n"
+        "try:\n"
+        "    print(len(loader(sys.argv[1]).pages))\n"
+        "finally:\n"
+        "    loader.close()\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(SAMPLES / "heat_pumps.pdf")],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert int(done.stdout.strip()) >= 2
