@@ -188,7 +188,8 @@ class Baselines:
                 start, text = part.metadata["start_index"], part.page_content
                 self.passages.append(Passage(doc.source, start, start + len(text), text, len(WORD.findall(text))))
                 self.pages.append(page_at(doc, start))
-        key = hashlib.sha256("\0".join(p.text for p in self.passages).encode()).hexdigest()[:10]
+        texts = "\0".join([str(getattr(embedder, "name", "")), *(p.text for p in self.passages)])
+        key = hashlib.sha256(texts.encode()).hexdigest()[:10]  # the vectors depend on the embedder too
         path = cache_dir / f"baseline-{key}.npy" if cache_dir else None
         if path is not None and path.is_file():
             self.vectors = np.load(path)

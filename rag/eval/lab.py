@@ -142,7 +142,9 @@ def run_lab(
         raise ValueError("no informative sentences (8-40 words with a number or a name) in the library")
     log(f"lab: {len(items)} questions from {len(docs)} documents")
     qa.refresh_indexes()
-    rows = evaluate(qa, docs, items, strategies, k, budget, log=log)
+    # The baseline's vectors are cached by content: a second lab run over the same library embeds nothing.
+    cache = qa.settings.resolved_index_dir / "eval-baselines"
+    rows = evaluate(qa, docs, items, strategies, k, budget, cache_dir=cache, log=log)
     add_deltas(rows)
     llm = "The language model rephrased each cloze as a question." if generator else "No language model was used."
     return {
