@@ -229,7 +229,7 @@ def main() -> None:
     parser.add_argument("--real", type=int, default=5000, help="Real sentences embedded; the rest are copies.")
     parser.add_argument("--queries", type=int, default=100)
     parser.add_argument("--k", type=int, default=6)
-    parser.add_argument("--fetch-k", type=int, default=40)
+    parser.add_argument("--fetch-k", type=int, default=80, help="Candidates per leg (the app default).")
     parser.add_argument("--backend", default="onnx", help="Embedding backend (torch, onnx, onnx-int8).")
     parser.add_argument("--server", action="store_true", help="Use a `chroma run` server on loopback.")
     parser.add_argument("--rebuild", action="store_true", help="Drop the cached store first.")

@@ -6,6 +6,7 @@ Decisions live in rag/ and ingest/; this module only translates between the term
 from __future__ import annotations
 
 import json
+import os
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -25,8 +26,11 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, help="Ask your doc
 docs_app = typer.Typer(no_args_is_help=True, help="The document library.")
 app.add_typer(docs_app, name="docs")
 
-console = Console(stderr=True)
-out = Console()
+# Piped or captured output (CI logs, `| less`) is not limited to 80 columns: tables would wrap into
+# unreadable cells. A terminal keeps its own width; COLUMNS still wins over both.
+_PIPED_WIDTH = None if os.environ.get("COLUMNS") else 140
+console = Console(stderr=True, width=None if sys.stderr.isatty() else _PIPED_WIDTH)
+out = Console(width=None if sys.stdout.isatty() else _PIPED_WIDTH)
 
 
 def _app(**overrides: object) -> DocQA:
