@@ -129,7 +129,9 @@ class Settings(BaseSettings):
     )
     lexical_weight: float = Field(1.0, ge=0, description="Weight of the lexical (BM25) leg in fusion.")
     rrf_k: int = Field(10, ge=1, description="Reciprocal-rank-fusion constant (fusion=rrf only).")
-    context_budget_tokens: int = Field(1500, ge=64, description="Token budget for sources in the prompt.")
+    context_budget_tokens: int = Field(
+        3000, ge=64, description="Token budget for sources in the prompt (six parent-child passages fit)."
+    )
 
     # --- semantic cache --------------------------------------------------------------------------
     cache_enabled: bool = Field(True, description="Answer repeated or reworded questions from the semantic cache.")
