@@ -27,10 +27,12 @@ from rag.settings import Settings
 from rag.types import Answer, Source
 
 # Minimum best dense (cosine) similarity between the question and a retrieved passage, per level.
-# Over the sample documents the bundled MiniLM scores on-topic questions 0.50-0.87 (English and Korean)
-# and unrelated ones 0.11-0.29 ("Who won the World Cup?" 0.14, "What is the capital of France?" 0.22);
-# "low" refuses only the clearly unrelated, "high" anything not plainly about the documents.
-OFFTOPIC_MIN: dict[str, float | None] = {"off": None, "low": 0.15, "medium": 0.25, "high": 0.35}
+# Over the sample documents (k = 6 sources, 3,000-token budget) the bundled MiniLM scores on-topic
+# questions 0.40-0.81 ("Can I work from home?" 0.40, Korean "한글날은 언제인가?" 0.79) and unrelated ones
+# 0.15-0.25 ("Who won the 2018 FIFA World Cup?" 0.23, "What is the price of bitcoin today?" 0.25,
+# "Who wrote Hamlet?" 0.15). Every level sits in that gap: "low" refuses only the clearly unrelated,
+# "high" also what is barely about the documents.
+OFFTOPIC_MIN: dict[str, float | None] = {"off": None, "low": 0.28, "medium": 0.32, "high": 0.36}
 _HIGH_RISK_PII = tuple(r for r in PII_RULES if r.kind in ("card number", "resident registration number"))
 OUTPUT_RULES = {"off": (), "low": SECRET_RULES + _HIGH_RISK_PII, "medium": SECRET_RULES + PII_RULES}
 OUTPUT_RULES["high"] = OUTPUT_RULES["medium"]

@@ -196,10 +196,17 @@ def test_off_topic_question_is_refused_by_retrieval_score(ask, llm):
     assert llm.script.requests == []
     llm.script.push(REFUSAL)
     assert ask("Who won the 2018 FIFA World Cup?", level="off").mode == "llm"
+    for question in ("What is the price of bitcoin today?", "Who wrote Hamlet?", "What is the capital of France?"):
+        assert ask(question).mode == "refused", question
 
 
 def test_on_topic_questions_pass_even_at_high(ask, llm):
-    for question in ("How many days of annual leave do employees get?", "Which planet is the largest?"):
+    on_topic = (
+        "How many days of annual leave do employees get?",
+        "Which planet is the largest?",
+        "Can I work from home?",
+    )
+    for question in on_topic:
         llm.script.push("Twenty-five days [1].")
         answer = ask(question, level="high")
         assert answer.mode == "llm", (question, answer.notice)
