@@ -123,7 +123,7 @@ def _build(
     notes += [f"{doc} not loaded: {reason}" for doc, reason in failed.items()]
     lost = [i for i in items if any(d in failed for d in i.gold_docs)]
     if lost:
-        notes.append(f"{len(lost)} questions skipped: a gold document could not be loaded ({', '.join(failed)})")
+        notes.append(f"{_n(lost)} skipped: a gold document could not be loaded ({', '.join(failed)})")
         items = [i for i in items if i not in lost]
     notes += [f"{len(items)} questions over {len(docs)} documents", METRIC_NOTE]
     documents = list(docs.values())
@@ -150,7 +150,7 @@ def docugami_items(csv_path: Path, pdf_names: Collection[str]) -> tuple[list[Eva
         answer = clean_answer(row["Answer"])
         items.append(EvalItem(f"sec10q-{i}", row["Question"].strip(), gold[0], (), answer, None, gold))
     notes = [f"{len(rows)} questions; Source Docs globs resolved against {len(pdf_names)} PDFs in docs/"]
-    notes += [f"{n} questions skipped: glob {p!r} matches no PDF" for p, n in unmatched.items()]
+    notes += [f"{_n(range(n))} skipped: glob {p!r} matches no PDF" for p, n in unmatched.items()]
     notes.append("answers: file citations (SOURCE: ….pdf) and the 'Based on the provided documents' opener removed")
     return items, notes
 
@@ -193,11 +193,15 @@ def load_aragog(path: Path, limit: int = 0, only: Collection[str] | None = None)
             items.append(EvalItem(f"aragog-{i}", question.strip(), pdf, (), truth.strip(), None, (pdf,)))
     notes = [f"{len(questions)} questions; {len(items)} mapped to a paper by the keyword table ARAGOG_PAPERS"]
     for paper, skipped in absent.items():
-        notes.append(f"{len(skipped)} questions skipped, no PDF of {paper} in the set: {_numbers(skipped)}")
+        notes.append(f"{_n(skipped)} skipped, no PDF of {paper} in the set: {_numbers(skipped)}")
     if unmapped:
-        notes.append(f"{len(unmapped)} questions skipped, no keyword names their paper: {_numbers(unmapped)}")
+        notes.append(f"{_n(unmapped)} skipped, no keyword names their paper: {_numbers(unmapped)}")
     return _build("aragog", folder, items, notes, limit, only)
 
 
 def _numbers(indexes: list[int]) -> str:
-    return "questions " + ", ".join(str(i) for i in indexes) + " (0-based)"
+    return ("questions " if len(indexes) > 1 else "question ") + ", ".join(str(i) for i in indexes) + " (0-based)"
+
+
+def _n(things: Collection) -> str:
+    return f"{len(things)} question" + ("" if len(things) == 1 else "s")
