@@ -24,8 +24,9 @@ ARAGOG (a folder holding benchmark.json and papers_for_questions/*.pdf):
   are skipped too; the notes count and number both. The red-teaming, long-tail and prompt-meaning papers
   are in the table although no question of this snapshot names them.
 
-`limit` keeps the first N usable questions; `only` (a set of PDF file names) loads just those documents and
-keeps the questions answerable from them, for small runs such as the tests.
+The corpus is every PDF of the set (those no question asks about are distractors, as in the sets' own use);
+`limit` keeps the first N usable questions over that whole corpus. `only` (a set of PDF file names) loads
+just those documents and keeps the questions answerable from them, for small runs such as the tests.
 """
 
 from __future__ import annotations
@@ -112,20 +113,25 @@ def load_pdfs(folder: Path, names: Iterable[str]) -> tuple[dict[str, LoadedDocum
 def _build(
     name: str, folder: Path, items: list[EvalItem], notes: list[str], limit: int, only: Collection[str] | None
 ) -> EvalSet:
-    """Load the gold documents of `items` and drop (and count) the questions whose documents failed."""
+    """Load the corpus, every PDF in `folder` (or those in `only`): a PDF no question asks about stays in
+    as a distractor, as the sets are meant to be used. Questions whose gold documents failed are dropped."""
+    names = sorted(p.name for p in folder.glob("*.pdf"))
     if only is not None:
         kept = [i for i in items if set(i.gold_docs) <= set(only)]
         notes.append(f"restricted to {', '.join(sorted(only))}: {len(kept)} of {len(items)} questions")
-        items = kept
-    if limit:
-        items = items[:limit]
-    docs, failed = load_pdfs(folder, (d for i in items for d in i.gold_docs))
+        items, names = kept, [n for n in names if n in only]
+    docs, failed = load_pdfs(folder, names)
     notes += [f"{doc} not loaded: {reason}" for doc, reason in failed.items()]
     lost = [i for i in items if any(d in failed for d in i.gold_docs)]
     if lost:
         notes.append(f"{_n(lost)} skipped: a gold document could not be loaded ({', '.join(failed)})")
         items = [i for i in items if i not in lost]
-    notes += [f"{len(items)} questions over {len(docs)} documents", METRIC_NOTE]
+    if limit and limit < len(items):
+        notes.append(f"limited to the first {limit} of {len(items)} usable questions (the corpus stays whole)")
+        items = items[:limit]
+    asked = {d for i in items for d in i.gold_docs}
+    notes.append(f"{len(items)} questions over {len(docs)} documents ({len(set(docs) - asked)} without a question)")
+    notes.append(METRIC_NOTE)
     documents = list(docs.values())
     return EvalSet(name, set_key(name, documents), documents, items, notes)
 
