@@ -43,16 +43,19 @@ def test_free_text_metrics_hand_checked():
         "doc_hit": False,  # the budget is spent on the wrong document
         "answer_recall": 0.0,
         "answer_found": False,
+        "doc_top1": False,
     }
     assert judge_free_text(passages, {"a.pdf"}, answer, budget_words=100) == {
         "doc_hit": True,
         "answer_recall": 0.75,
         "answer_found": True,
+        "doc_top1": False,
     }
+    assert judge_free_text(with_number, {"a.pdf"}, answer)["doc_top1"]
 
 
 def test_report_shows_free_text_columns_not_span_columns():
-    row = {"questions": 2, "with_span": 0, "doc_hit": 1.0, "answer_recall": 0.6, "answer_found": 0.5}
+    row = {"questions": 2, "with_span": 0, "doc_hit": 1.0, "answer_recall": 0.6, "answer_found": 0.5, "doc_top1": 0.5}
     row.update(p50_ms=10.0, p95_ms=12.0, context_words=300.0)
     report = {
         "dataset": "aragog",
@@ -69,6 +72,7 @@ def test_report_shows_free_text_columns_not_span_columns():
     table = markdown_table(report)
     header = table.splitlines()[0]
     assert "answer recall@1000w" in header and "doc hit@1000w" in header and "Δ recall vs bm25" in header
+    assert "doc@1" in header
     assert "hit@1000w" not in header.replace("doc hit@1000w", "") and "MRR" not in header and "top-1" not in header
     assert "+0.200" in table.splitlines()[2]
     md = markdown(report)
@@ -140,6 +144,7 @@ def test_run_eval_on_two_aragog_papers(make_app, tmp_path):
     for row in rows.values():
         assert row["questions"] == 18 and row["with_span"] == 0 and "hit_budget" not in row
         assert row["doc_hit"] >= 0.8 and 0.1 < row["answer_recall"] < 1 and 0 <= row["answer_found"] <= 1
+        assert row["doc_top1"] > 0.5
     assert "answer_recall" in rows["overlap"]["vs bm25 1000/200"]
     paths = write_report(report, tmp_path / "out")
     md = paths["md"].read_text()

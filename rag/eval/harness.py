@@ -41,7 +41,7 @@ from rag.types import ALL_STRATEGIES, LoadedDocument, Strategy
 RANK_DEPTH = 60  # passages asked for per question: enough for a 1,000-word budget of sentences
 WORD = re.compile(r"\S+")
 BASELINES = ("langchain 1000/200 dense", "bm25 1000/200")
-FREE_TEXT = ("doc_hit", "answer_recall", "answer_found")  # metrics of free-text answers (rag/eval/metrics.py)
+FREE_TEXT = ("doc_hit", "answer_recall", "answer_found", "doc_top1")  # free-text answers: rag/eval/metrics.py
 
 
 @dataclass
@@ -334,7 +334,7 @@ def answer_quality(qa, strategy: str, k: int, items: list[EvalItem]) -> dict:
 def short(row: dict) -> str:
     if "doc_hit" in row and not row.get("with_span"):
         parts = [f"doc hit {row['doc_hit']:.3f}", f"recall {row['answer_recall']:.3f}"]
-        parts += [f"found {row['answer_found']:.3f}", f"p50 {row['p50_ms']:.0f} ms"]
+        parts += [f"found {row['answer_found']:.3f}", f"doc@1 {row['doc_top1']:.3f}", f"p50 {row['p50_ms']:.0f} ms"]
     else:
         parts = [f"hit@budget {row.get('hit_budget', 0):.3f}", f"top1 {row.get('top1', 0):.3f}"]
         parts += [f"mrr@10 {row.get('mrr10', 0):.3f}", f"p50 {row['p50_ms']:.0f} ms"]

@@ -9,7 +9,9 @@ Free-text answers (the PDF sets, rag/eval/pdfsets.py) have no span and no page: 
 written by people or a model about the document, so they rarely occur verbatim. What can still be
 measured offline, on the passages taken in rank order until the word budget is used:
 
-- doc hit: at least one of those passages comes from a gold document (the right filing or paper);
+- doc hit: at least one of those passages comes from a gold document (the right filing or paper). Many
+  small passages fit a budget, so this favours small chunks; doc@1 (the first passage comes from a gold
+  document) compares strategies on equal terms;
 - answer recall@budget: the share of the gold answer's key tokens found among the tokens of those
   passages. Key tokens are numbers (`1,234` -> `1234`, `$` and `%` dropped, decimals kept whole) and
   lowercased words of two or more characters that are not in `STOPWORDS`; each distinct token counts
@@ -201,13 +203,14 @@ def answer_recall(passages: Iterable[Passage], answer: str) -> float:
 def judge_free_text(
     passages: Sequence[Passage], gold_docs: Collection[str], answer: str, budget_words: int = 1000
 ) -> dict[str, float | bool]:
-    """doc hit, answer recall and answer found for one question, on the passages within the budget."""
+    """doc hit, answer recall and answer found for one question on the passages within the budget; doc@1."""
     budget = within_budget(passages, budget_words)
     recall = answer_recall(budget, answer)
     return {
         "doc_hit": any(p.source in gold_docs for p in budget),
         "answer_recall": recall,
         "answer_found": recall >= FOUND_AT,
+        "doc_top1": bool(passages) and passages[0].source in gold_docs,
     }
 
 

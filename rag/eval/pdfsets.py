@@ -45,8 +45,8 @@ from rag.types import LoadedDocument
 
 METRIC_NOTE = (
     "free-text answers without spans or pages: doc hit, answer recall (share of the gold answer's key "
-    "tokens in the passages within the word budget) and answer found (recall >= 0.5) replace hit@budget, "
-    "top-1 and MRR (rag/eval/metrics.py)"
+    "tokens in the passages within the word budget), answer found (recall >= 0.5) and doc@1 replace "
+    "hit@budget, top-1 and MRR (rag/eval/metrics.py)"
 )
 ARAGOG_PAPERS: tuple[tuple[str, str], ...] = (
     # (regular expression searched in the question, PDF in papers_for_questions/; "" = no PDF in the set)

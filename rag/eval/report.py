@@ -22,6 +22,7 @@ COLUMNS = (
     ("doc_hit", "doc hit@{budget}w", "{:.3f}"),
     ("answer_recall", "answer recall@{budget}w", "{:.3f}"),
     ("answer_found", "answer found", "{:.3f}"),
+    ("doc_top1", "doc@1", "{:.3f}"),
     ("faithfulness", "faithfulness", "{:.3f}"),
     ("answer_f1", "answer F1", "{:.3f}"),
     ("p50_ms", "p50 ms", "{:.0f}"),
@@ -100,7 +101,7 @@ def chart(report: dict, path: Path) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    charted = ("hit_budget", "top1", "mrr10", "page_top1", "doc_hit", "answer_recall", "answer_found")
+    charted = ("hit_budget", "top1", "mrr10", "page_top1", "doc_hit", "answer_recall", "answer_found", "doc_top1")
     metrics = [(k, label) for k, label, _ in _columns(report) if k in charted]
     names = list(report["results"])
     fig, ax = plt.subplots(figsize=(max(6, 1.6 * len(names)), 4), dpi=100)
@@ -149,8 +150,9 @@ def markdown(report: dict, chart_name: str | None = None) -> str:
             f"{budget} words comes from a gold document; answer recall@{budget}w: share of the gold answer's key "
             "tokens (numbers with `1,234` → `1234`, `$`/`%` dropped; lowercased words minus stopwords) found in "
             f"those passages, averaged; answer found: recall ≥ {FOUND_AT}, as a hit rate. A lower bound (no "
-            "stemming, long answers), for comparing strategies. Δ: difference in answer recall to the baseline; "
-            "latencies include the query embedding."
+            "stemming, long answers), for comparing strategies. doc@1: the first passage comes from a gold "
+            "document (doc hit favours small chunks: more of them fit the budget). Δ: difference in answer "
+            "recall to the baseline; latencies include the query embedding."
         )
     if not report.get("llm"):
         lines += ["Answers were not scored: no language model is configured.", ""]
