@@ -264,7 +264,11 @@ def ui(
 @app.command("eval")
 def eval_(
     dataset: Annotated[
-        Path | None, typer.Argument(help="SQuAD-style JSON or JSONL {question, answer, document, page}.")
+        Path | None,
+        typer.Argument(
+            help="SQuAD-style JSON, JSONL {question, answer, document, page}, or a PDF set folder "
+            "(Docugami SEC 10-Q: qna_data.csv + docs/; ARAGOG: benchmark.json + papers_for_questions/)."
+        ),
     ] = None,
     strategies: Annotated[str, typer.Option(help="Comma list of strategies to compare, or all.")] = "all",
     k: Annotated[int | None, typer.Option("--k", help="Sources handed to the model (default: DOCQA_TOP_K).")] = None,

@@ -2,7 +2,9 @@
 
 A dataset is SQuAD-style JSON (COVID-QA, KorQuAD, any v1.1/v2 file: answers are character spans) or
 JSONL with one `{"question", "answer", "document", "page"}` per line (documents are file paths relative
-to the JSONL file; the answer's span is found by its text, the page is the gold page of a PDF).
+to the JSONL file; the answer's span is found by its text, the page is the gold page of a PDF), or one
+of the PDF sets with free-text answers (Docugami SEC 10-Q, ARAGOG: rag/eval/pdfsets.py), scored by doc
+hit and answer recall instead of spans.
 
 The documents are ingested through docqa's own pipeline into a separate collection,
 `<collection>_eval_<dataset hash>` in the same index folder, reused by later runs. Every question is then
@@ -18,19 +20,28 @@ import hashlib
 import json
 import re
 import time
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from rag.eval.datasets import AnswerSpan, load_covidqa, load_korquad
-from rag.eval.metrics import Passage, covers, judge_question, percentile, summarize, within_budget
+from rag.eval.metrics import (
+    Passage,
+    covers,
+    judge_free_text,
+    judge_question,
+    percentile,
+    summarize,
+    token_f1,
+    within_budget,
+)
 from rag.types import ALL_STRATEGIES, LoadedDocument, Strategy
 
 RANK_DEPTH = 60  # passages asked for per question: enough for a 1,000-word budget of sentences
 WORD = re.compile(r"\S+")
 BASELINES = ("langchain 1000/200 dense", "bm25 1000/200")
+FREE_TEXT = ("doc_hit", "answer_recall", "answer_found", "doc_top1")  # free-text answers: rag/eval/metrics.py
 
 
 @dataclass
@@ -41,6 +52,7 @@ class EvalItem:
     answers: tuple[AnswerSpan, ...]  # gold spans (empty: a free-text answer not found verbatim)
     answer_text: str = ""
     page: int | None = None  # gold page (PDF sets)
+    gold_docs: tuple[str, ...] = ()  # free-text sets: the answer is in one of these documents (no span)
 
 
 @dataclass
@@ -117,7 +129,11 @@ def load_squad(path: Path, limit: int = 0) -> EvalSet:
 
 
 def load_eval_set(path: str | Path, limit: int = 0) -> EvalSet:
-    path = Path(path)
+    """The set at `path` (a file, or a folder holding one); `limit`: at most that many questions."""
+    from rag.eval.pdfsets import pdf_set_loader
+
+    if (loader := pdf_set_loader(path := Path(path))) is not None:
+        return loader(path, limit)
     if path.is_dir():  # a dataset folder: its one JSON / JSONL file
         found = sorted(path.glob("*.jsonl")) or sorted(path.glob("*.json"))
         if not found:
@@ -213,23 +229,6 @@ class Baselines:
         return [int(i) for i in np.argsort(-scores)[:k] if scores[i] > 0]
 
 
-# --- answers ------------------------------------------------------------------------------------------
-def _tokens(text: str) -> list[str]:
-    return re.findall(r"\w+", re.sub(r"\[\d+\]", " ", text).lower())
-
-
-def token_f1(prediction: str, gold: str) -> float:
-    """SQuAD-style token F1 (lowercased word tokens; citation markers removed)."""
-    p, g = _tokens(prediction), _tokens(gold)
-    if not p or not g:
-        return float(p == g)
-    common = sum((Counter(p) & Counter(g)).values())
-    if not common:
-        return 0.0
-    precision, recall = common / len(p), common / len(g)
-    return 2 * precision * recall / (precision + recall)
-
-
 # --- evaluation ---------------------------------------------------------------------------------------
 def _score(passages, pages, item: EvalItem, seconds: float, k: int, budget: int) -> dict:
     row = {"seconds": seconds, "context_words": sum(p.word_count() for p in passages[:k])}
@@ -237,6 +236,8 @@ def _score(passages, pages, item: EvalItem, seconds: float, k: int, budget: int)
         r = judge_question(passages, item.source, item.answers, seconds, budget)
         row["result"] = r
         row["hit_k"] = any(covers(within_budget(passages[:k], 10**9), item.source, a) for a in item.answers)
+    elif item.gold_docs:
+        row.update(judge_free_text(passages, item.gold_docs, item.answer_text, budget))
     if item.page is not None:
         top = pages[0] if pages else None
         row["page_hit"] = bool(passages) and passages[0].source == item.source and top is not None and item.page in top
@@ -247,10 +248,13 @@ def _summary(rows: list[dict]) -> dict:
     judged = [r["result"] for r in rows if "result" in r]
     out = summarize(judged) if judged else {"questions": 0}
     times = [r["seconds"] for r in rows]
+    if judged:
+        out["hit_k"] = sum(r.get("hit_k", False) for r in rows) / len(judged)
+    free = [r for r in rows if "doc_hit" in r]
+    out.update({m: sum(r[m] for r in free) / len(free) for m in FREE_TEXT if free})
     out.update(
         questions=len(rows),
         with_span=len(judged),
-        hit_k=sum(r.get("hit_k", False) for r in rows) / max(len(judged), 1),
         p50_ms=1000 * percentile(times, 50),
         p95_ms=1000 * percentile(times, 95),
         context_words=sum(r["context_words"] for r in rows) / max(len(rows), 1),
@@ -329,8 +333,12 @@ def answer_quality(qa, strategy: str, k: int, items: list[EvalItem]) -> dict:
 
 
 def short(row: dict) -> str:
-    parts = [f"hit@budget {row.get('hit_budget', 0):.3f}", f"top1 {row.get('top1', 0):.3f}"]
-    parts += [f"mrr@10 {row.get('mrr10', 0):.3f}", f"p50 {row['p50_ms']:.0f} ms"]
+    if "doc_hit" in row and not row.get("with_span"):
+        parts = [f"doc hit {row['doc_hit']:.3f}", f"recall {row['answer_recall']:.3f}"]
+        parts += [f"found {row['answer_found']:.3f}", f"doc@1 {row['doc_top1']:.3f}", f"p50 {row['p50_ms']:.0f} ms"]
+    else:
+        parts = [f"hit@budget {row.get('hit_budget', 0):.3f}", f"top1 {row.get('top1', 0):.3f}"]
+        parts += [f"mrr@10 {row.get('mrr10', 0):.3f}", f"p50 {row['p50_ms']:.0f} ms"]
     if "page_top1" in row:
         parts.append(f"page@1 {row['page_top1']:.3f}")
     return "  ".join(parts)
@@ -345,14 +353,14 @@ def add_deltas(rows: dict[str, dict]) -> None:
             if base in rows:
                 row[f"vs {base}"] = {
                     m: row[m] - rows[base][m]
-                    for m in ("hit_budget", "top1", "mrr10", "page_top1")
+                    for m in ("hit_budget", "top1", "mrr10", "page_top1", *FREE_TEXT)
                     if m in row and m in rows[base]
                 }
 
 
 def run_eval(
     qa,
-    dataset: str | Path,
+    dataset: str | Path | EvalSet,
     *,
     strategies: list[str] | None = None,
     k: int | None = None,
@@ -362,8 +370,9 @@ def run_eval(
     collection: str | None = None,
     log=print,
 ) -> dict:
-    """Load, ingest (into the eval collection), evaluate; the report dict (rag/eval/report.py writes it)."""
-    eset = load_eval_set(dataset, limit)
+    """Load, ingest (into the eval collection), evaluate; the report dict (rag/eval/report.py writes it).
+    `dataset` may be a loaded EvalSet (e.g. one cut down with rag.eval.pdfsets.restrict)."""
+    eset = dataset if isinstance(dataset, EvalSet) else load_eval_set(dataset, limit)
     for note in eset.notes:
         log(f"{eset.name}: {note}")
     app = eval_app(qa, eset.key, collection)
@@ -386,7 +395,7 @@ def run_eval(
     add_deltas(rows)
     return {
         "dataset": eset.name,
-        "path": str(dataset),
+        "path": eset.name if isinstance(dataset, EvalSet) else str(dataset),
         "collection": app.settings.collection,
         "questions": len(eset.items),
         "documents": len(eset.documents),

@@ -1,4 +1,9 @@
-"""Evaluation output: a terminal table, JSON, and a Markdown report with a bar chart (matplotlib, Agg)."""
+"""Evaluation output: a terminal table, JSON, and a Markdown report with a bar chart (matplotlib, Agg).
+
+Columns appear only when some row has the metric: span sets show hit/top-1/MRR, the free-text PDF sets
+(no spans) doc hit, answer recall and answer found instead; the Δ columns compare each strategy to the
+baselines on the headline metric of the set (hit@budget, else answer recall).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import json
 from pathlib import Path
 
 from rag.eval.harness import BASELINES
+from rag.eval.metrics import FOUND_AT
 
 COLUMNS = (
     ("hit_budget", "hit@{budget}w", "{:.3f}"),
@@ -13,6 +19,10 @@ COLUMNS = (
     ("top1", "top-1", "{:.3f}"),
     ("mrr10", "MRR@10", "{:.3f}"),
     ("page_top1", "page@1", "{:.3f}"),
+    ("doc_hit", "doc hit@{budget}w", "{:.3f}"),
+    ("answer_recall", "answer recall@{budget}w", "{:.3f}"),
+    ("answer_found", "answer found", "{:.3f}"),
+    ("doc_top1", "doc@1", "{:.3f}"),
     ("faithfulness", "faithfulness", "{:.3f}"),
     ("answer_f1", "answer F1", "{:.3f}"),
     ("p50_ms", "p50 ms", "{:.0f}"),
@@ -37,18 +47,27 @@ def _cell(row: dict, key: str, fmt: str) -> str:
     return "–" if value is None else fmt.format(value)
 
 
+def headline(report: dict) -> tuple[str, str]:
+    """(metric, short name) the Δ columns compare: hit@budget for span sets, answer recall for free text."""
+    rows = report["results"].values()
+    if any("hit_budget" in r for r in rows) or not any("answer_recall" in r for r in rows):
+        return "hit_budget", "hit"
+    return "answer_recall", "recall"
+
+
 def table_rows(report: dict) -> tuple[list[str], list[list[str]]]:
     cols = _columns(report)
+    metric, name = headline(report)
     header = ["strategy", *[c[1] for c in cols]]
     for base in BASELINES:
         if base in report["results"]:
-            header.append(f"Δ hit vs {base.split()[0]}")
+            header.append(f"Δ {name} vs {base.split()[0]}")
     body = []
     for name, row in report["results"].items():
         cells = [name, *[_cell(row, key, fmt) for key, _, fmt in cols]]
         for base in BASELINES:
             if base in report["results"]:
-                delta = row.get(f"vs {base}", {}).get("hit_budget")
+                delta = row.get(f"vs {base}", {}).get(metric)
                 cells.append("" if delta is None else f"{delta:+.3f}")
         body.append(cells)
     return header, body
@@ -75,13 +94,15 @@ def markdown_table(report: dict) -> str:
 
 
 def chart(report: dict, path: Path) -> Path:
-    """Grouped bars: hit within the budget, top-1 and MRR@10 (and page@1) per strategy and baseline."""
+    """Grouped bars per strategy and baseline: hit within the budget, top-1, MRR@10 (and page@1), or for
+    free-text sets doc hit, answer recall and answer found."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    metrics = [(k, label) for k, label, _ in _columns(report) if k in ("hit_budget", "top1", "mrr10", "page_top1")]
+    charted = ("hit_budget", "top1", "mrr10", "page_top1", "doc_hit", "answer_recall", "answer_found", "doc_top1")
+    metrics = [(k, label) for k, label, _ in _columns(report) if k in charted]
     names = list(report["results"])
     fig, ax = plt.subplots(figsize=(max(6, 1.6 * len(names)), 4), dpi=100)
     width = 0.8 / max(len(metrics), 1)
@@ -123,6 +144,17 @@ def markdown(report: dict, chart_name: str | None = None) -> str:
         "latencies include the query embedding. Δ: difference in hit@budget to the baseline.",
         "",
     ]
+    if headline(report)[0] == "answer_recall":
+        budget = report["budget_words"]
+        lines[-2] = (
+            f"Free-text answers (no gold span or page): doc hit@{budget}w: a passage taken in rank order within "
+            f"{budget} words comes from a gold document; answer recall@{budget}w: share of the gold answer's key "
+            "tokens (numbers with `1,234` → `1234`, `$`/`%` dropped; lowercased words minus stopwords) found in "
+            f"those passages, averaged; answer found: recall ≥ {FOUND_AT}, as a hit rate. A lower bound (no "
+            "stemming, long answers), for comparing strategies. doc@1: the first passage comes from a gold "
+            "document (doc hit favours small chunks: more of them fit the budget). Δ: difference in answer "
+            "recall to the baseline; latencies include the query embedding."
+        )
     if not report.get("llm"):
         lines += ["Answers were not scored: no language model is configured.", ""]
     if report.get("lab"):
