@@ -8,7 +8,7 @@ One question, one strategy collection:
 4. fusion (hybrid), DOCQA_FUSION: "sum" (default) = dense_weight * minmax(cosine) + lexical_weight *
    minmax(BM25) over the candidate pool; "rrf" = weighted reciprocal rank fusion of the two rankings.
    The dense weight drops to cjk_dense_weight for questions mostly in Hangul/Han/Kana, since the bundled
-   embedder is English-only. benchmarks/retrieval.py --tune measured 54 settings on COVID-QA and KorQuAD:
+   embedder is English-only. benchmarks/retrieval.py --tune measured 48 settings on COVID-QA and KorQuAD:
    the normalised sum gave the best hit@1,000 words and MRR@10 on English, and with the CJK weight at
    0.25 it matches or beats BM25 alone on Korean (the README's retrieval table).
    When no candidate passes the relevance threshold, `closest` still carries the best few;

@@ -109,7 +109,7 @@ class Settings(BaseSettings):
     retrieval_mode: Literal["hybrid", "dense", "lexical"] = Field("hybrid", description="Ranking legs.")
     top_k: int = Field(6, ge=1, description="Sources handed to the generator.")
     # Retrieval defaults measured by benchmarks/retrieval.py --tune on COVID-QA (1,380 q) and KorQuAD
-    # (1,000 q): hit@1,000 words and MRR@10 over 54 settings; see the README's retrieval table.
+    # (1,000 q): hit@1,000 words and MRR@10 over 48 settings; see the README's retrieval table.
     fetch_k: int = Field(80, ge=1, description="Candidates per leg before fusion / MMR.")
     mmr: bool = Field(False, description="Diversify sources with maximal marginal relevance.")
     mmr_lambda: float = Field(0.5, ge=0, le=1, description="MMR trade-off: 1 = relevance only.")
