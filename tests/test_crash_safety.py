@@ -118,6 +118,9 @@ def test_repeated_kill_9_then_rerun_gives_exactly_the_clean_store(env, tmp_path,
     folder = tmp_path / "batch"
     folder.mkdir()
     shutil.copy(shared("pdf", "long_en", "google_prompt_engineering_whitepaper_2024.pdf"), folder / "whitepaper.pdf")
+    # With the ONNX embedder the 60-page whitepaper takes under 9 s on a quiet machine, so a run could finish
+    # before its kill; a 151-page filing keeps every run busy for longer than any of the delays below.
+    shutil.copy(shared("pdf", "long_en", "c3ai_form_10-k.pdf"), folder / "zz_form_10k.pdf")
     for name in ("company_handbook.txt", "heat_pumps.pdf", "korean_sample.txt", "solar_system_guide.md"):
         shutil.copy(SAMPLES / name, folder / name)
     changing = folder / "changing.txt"
