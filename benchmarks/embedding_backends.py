@@ -25,6 +25,9 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+
+from bench_results import write_results  # noqa: E402  (this folder: the script's own)
+
 COVIDQA = REPO.parent / "shared" / "data" / "qa" / "covidqa" / "200423_covidQA.json"
 RESULTS = REPO / "benchmarks" / "results"
 
@@ -153,11 +156,7 @@ def main() -> None:
         "questions": len(questions),
         "speed_texts": {"sentences": len(speed_sentences), "windows": len(speed_windows)},
     }
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"meta": meta, "rows": rows}, indent=2))
-    out.with_suffix(".md").write_text(table + "\n")
-    print(f"wrote {out}", file=sys.stderr)
+    write_results(args.out, meta, rows, table)
 
 
 if __name__ == "__main__":

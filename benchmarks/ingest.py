@@ -11,7 +11,6 @@ writes) costs on top of the bound, the embedder: 1.0 would mean ingestion is as 
 from __future__ import annotations
 
 import argparse
-import json
 import multiprocessing as mp
 import platform
 import resource
@@ -22,6 +21,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+
+from bench_results import write_results  # noqa: E402  (this folder: the script's own)
+
 LONG_EN = REPO.parent / "shared" / "data" / "pdf" / "long_en"
 RESULTS = REPO / "benchmarks" / "results"
 
@@ -112,12 +114,8 @@ def main() -> None:
         lines.append("| " + " | ".join(str(c) for c in cells) + " |")
     table = "\n".join(lines)
     print(table)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
     meta = {"machine": platform.machine(), "python": platform.python_version(), "files": [p.name for p in pdfs]}
-    out.write_text(json.dumps({"meta": meta, "rows": rows}, indent=2))
-    out.with_suffix(".md").write_text(table + "\n")
-    print(f"wrote {out}", file=sys.stderr)
+    write_results(args.out, meta, rows, table)
 
 
 if __name__ == "__main__":

@@ -40,6 +40,9 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+
+from bench_results import write_results  # noqa: E402  (this folder: the script's own)
+
 COVIDQA = REPO.parent / "shared" / "data" / "qa" / "covidqa" / "200423_covidQA.json"
 RESULTS = REPO / "benchmarks" / "results"
 CACHE = REPO / "benchmarks" / ".cache"
@@ -294,11 +297,7 @@ def main() -> None:
         "build": built,
         "corpus": "real covidqa sentences + noisy copies (see the module docstring)",
     }
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"meta": meta, "rows": rows}, indent=2))
-    out.with_suffix(".md").write_text(table + "\n")
-    print(f"wrote {out}", file=sys.stderr)
+    write_results(args.out, meta, rows, table)
 
 
 if __name__ == "__main__":

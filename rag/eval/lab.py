@@ -18,7 +18,8 @@ import random
 import re
 
 from rag.eval.datasets import AnswerSpan, make_document
-from rag.eval.harness import EvalItem, add_deltas, evaluate
+from rag.eval.evalsets import EvalItem
+from rag.eval.harness import add_deltas, evaluate
 from rag.types import LoadedDocument
 
 NUMBER = re.compile(r"(?<![\w.])\d[\d,.]*\d(?:\s?%)?|(?<![\w.])\d(?:\s?%)?")

@@ -40,7 +40,7 @@ from collections import Counter
 from collections.abc import Callable, Collection, Iterable
 from pathlib import Path
 
-from rag.eval.harness import EvalItem, EvalSet
+from rag.eval.evalsets import EvalItem, EvalSet
 from rag.types import LoadedDocument
 
 METRIC_NOTE = (
