@@ -22,6 +22,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pypdf
 from pypdf import PdfReader
 from pypdf import errors as pdf_errors
 
@@ -244,6 +245,22 @@ def _pdf_log() -> Iterator[_PdfLog]:
         yield handler
     finally:
         logger.removeHandler(handler)
+
+
+# pypdf caps arrays and dictionaries at 100,000 elements. Real filings pass that: Microsoft's 10-Q PDFs
+# hold 100k-200k (shared/data/qa/docugami_sec10q) and were rejected as unsafe. Inside the loader sandbox
+# the worker's own memory and time limits bound a hostile file, so the element caps can be 10x what
+# those filings need; a load outside the sandbox keeps pypdf's defaults, since nothing else bounds it.
+SANDBOX_PDF_ELEMENTS = 2_000_000
+
+
+@contextmanager
+def sandbox_pdf_limits() -> Iterator[None]:
+    """pypdf's element caps raised to `SANDBOX_PDF_ELEMENTS` for loads in this block (this thread)."""
+    with pypdf.apply_configuration(
+        array_maximum_element_count=SANDBOX_PDF_ELEMENTS, dictionary_maximum_element_count=SANDBOX_PDF_ELEMENTS
+    ):
+        yield
 
 
 def open_pdf(data: bytes) -> PdfReader:

@@ -42,13 +42,13 @@ _PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
 _STARTUP_TIMEOUT_S = 120.0  # a cold interpreter on a busy machine; not counted against a file's limit
 
 
-
 def _readable(fd: int, timeout_s: float) -> bool:
     """Wait for input on `fd`. poll, not select: select() refuses descriptors above 1023, which a
     long-running server (or a test process with many Chroma clients open) reaches."""
     poller = select_poll()
     poller.register(fd, POLLIN | POLLHUP | POLLERR)
     return bool(poller.poll(max(timeout_s, 0.0) * 1000))
+
 
 class LoadTimeout(LoadError):
     """Loading the file took longer than the per-file time limit."""

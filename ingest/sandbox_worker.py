@@ -144,7 +144,8 @@ def _memory_failure(message: str, limit_bytes: int) -> bool:
 
 def _load(request: dict, limit_bytes: int) -> dict:
     try:
-        doc = loaders.load_document(request["path"], max_bytes=request["max_bytes"], max_pages=request["max_pages"])
+        with loaders.sandbox_pdf_limits():  # this process's memory and time limits bound the reader
+            doc = loaders.load_document(request["path"], max_bytes=request["max_bytes"], max_pages=request["max_pages"])
     except MemoryError:
         return {"kind": "memory"}
     except LoadError as exc:

@@ -82,6 +82,7 @@ class ChunkStore:
         if close is not None:
             with contextlib.suppress(Exception):
                 close()
+
     def collection_name(self, kind: str) -> str:
         return f"{self.base}__{kind.replace('-', '_')}"
 

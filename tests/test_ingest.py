@@ -176,9 +176,7 @@ def test_failed_write_leaves_no_partial_document(make_app, samples):
 
 
 def _cli(*args: str, env: dict, **kw) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "ui", *args], cwd=REPO, env=env, capture_output=True, text=True, **kw
-    )
+    return subprocess.run([sys.executable, "-m", "ui", *args], cwd=REPO, env=env, capture_output=True, text=True, **kw)
 
 
 @pytest.fixture

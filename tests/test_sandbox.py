@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest.loaders import CorruptFile, EncryptedPdf, WrongContent, load_document
+from ingest.loaders import SANDBOX_PDF_ELEMENTS, CorruptFile, EncryptedPdf, WrongContent, load_document
 from ingest.sandbox import LoadOutOfMemory, LoadTimeout, SandboxLoader
 from ingest.sandbox_worker import doc_from_wire, doc_to_wire
 from tests.conftest import REPO, SAMPLES, shared
@@ -221,3 +221,29 @@ def test_works_when_the_parent_has_over_a_thousand_open_files():
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert int(done.stdout.strip()) >= 2
+
+
+def _huge_array_pdf(path: Path, elements: int) -> Path:
+    """A one-page PDF whose page dictionary holds an array of `elements` numbers."""
+    from pypdf import PdfWriter
+    from pypdf.generic import ArrayObject, NameObject, NumberObject
+
+    writer = PdfWriter()
+    page = writer.add_blank_page(200, 200)
+    page[NameObject("/Junk")] = ArrayObject([NumberObject(0)] * elements)
+    with path.open("wb") as f:
+        writer.write(f)
+    return path
+
+
+def test_element_caps_are_raised_inside_the_sandbox_only(loader, tmp_path):
+    """Microsoft's 10-Q filings hold arrays over pypdf's 100,000-element cap: in-process (no memory or
+    time limit) that cap stays; the sandbox, whose limits bound the reader, takes them, up to its own cap."""
+    filing = shared("qa", "docugami_sec10q", "docs") / "2023 Q2 MSFT.pdf"
+    with pytest.raises(CorruptFile, match="safety limit of the reader"):
+        load_document(filing)
+    doc = loader(filing, max_pages=3000)
+    assert doc.page_count > 50 and "Microsoft" in doc.text and doc.pages[-1].number == doc.page_count
+    hostile = _huge_array_pdf(tmp_path / "huge.pdf", SANDBOX_PDF_ELEMENTS + 1000)
+    with pytest.raises(CorruptFile, match="Reached maximum array element count"):
+        loader(hostile)

@@ -11,10 +11,11 @@ Docugami KG-RAG "SEC 10-Q" (a folder holding qna_data.csv and docs/*.pdf; qna_da
   Apple's): it is matched case-sensitively against docs/*.pdf and every match is a gold document.
 - Answers cite their files ("(SOURCE: 2022 Q3 AAPL.pdf)", "SOURCE(S): ...") and often open with "Based on
   the provided documents"; both are removed before scoring, since they name the file, not the answer.
-- pypdf cannot open "2023 Q1 MSFT.pdf" and "2023 Q2 MSFT.pdf" (LimitReachedError on the page tree);
-  ingest.loaders rejects them as CorruptFile with that reason. Every document that fails to load is listed
-  with its reason, and a question is skipped (and counted) when any of its gold documents failed: its
-  answer draws on a filing the index cannot hold, so its recall would measure the loader, not retrieval.
+- "2023 Q1 MSFT.pdf" and "2023 Q2 MSFT.pdf" hold arrays over pypdf's default 100,000-element cap; they
+  load under the app's sandbox limits (ingest.loaders.sandbox_pdf_limits), which this loader uses too so
+  the set sees what a user's ingestion sees. Every document that fails to load is listed with its reason,
+  and a question is skipped (and counted) when any of its gold documents failed: its answer draws on a
+  filing the index cannot hold, so its recall would measure the loader, not retrieval.
 
 ARAGOG (a folder holding benchmark.json and papers_for_questions/*.pdf):
 - benchmark.json has parallel `questions` and `ground_truths` lists and no field naming the paper. The
@@ -98,13 +99,14 @@ def set_key(name: str, documents: Iterable[LoadedDocument]) -> str:
 
 def load_pdfs(folder: Path, names: Iterable[str]) -> tuple[dict[str, LoadedDocument], dict[str, str]]:
     """(loaded documents, {file name: reason it could not be loaded}); a bad PDF never raises."""
-    from ingest.loaders import LoadError, load_document
+    from ingest.loaders import LoadError, load_document, sandbox_pdf_limits
 
     docs: dict[str, LoadedDocument] = {}
     failed: dict[str, str] = {}
     for name in sorted(set(names)):
         try:
-            docs[name] = load_document(folder / name)
+            with sandbox_pdf_limits():  # the set's own public files, read as the app's sandbox reads them
+                docs[name] = load_document(folder / name)
         except LoadError as exc:
             failed[name] = str(exc)
     return docs, failed
