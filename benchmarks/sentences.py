@@ -44,75 +44,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from sentence_cases import HAND  # noqa: E402
+
 DATA = REPO.parent / "shared" / "data" / "qa"
 RESULTS = REPO / "benchmarks" / "results"
 Span = tuple[int, int]
 Splitter = Callable[[str], list[Span]]
-
-HAND: list[tuple[str, list[str]]] = [
-    ("Dr. Smith arrived. He sat down.", ["Dr. Smith arrived.", "He sat down."]),
-    ("The U.S. economy grew. Prices rose.", ["The U.S. economy grew.", "Prices rose."]),
-    ("Smith et al. showed this. Others disagreed.", ["Smith et al. showed this.", "Others disagreed."]),
-    ("See Fig. 3 for details. The results are clear.", ["See Fig. 3 for details.", "The results are clear."]),
-    ("It works, i.e. it runs. Good.", ["It works, i.e. it runs.", "Good."]),
-    ("Use e.g. apples or pears. Done.", ["Use e.g. apples or pears.", "Done."]),
-    ("Pi is 3.14 approximately. Yes.", ["Pi is 3.14 approximately.", "Yes."]),
-    ("Version v2.0 was released in 2021. It is stable.", ["Version v2.0 was released in 2021.", "It is stable."]),
-    ("The fee was $4.50 per item. That is cheap.", ["The fee was $4.50 per item.", "That is cheap."]),
-    ("We used approx. 5 mL per dose. It worked.", ["We used approx. 5 mL per dose.", "It worked."]),
-    ("Mr. Brown left at 5 p.m. yesterday. He returned.", ["Mr. Brown left at 5 p.m. yesterday.", "He returned."]),
-    ('He said, "Stop." Then he left.', ['He said, "Stop."', "Then he left."]),
-    ("(This is an aside.) Next sentence.", ["(This is an aside.)", "Next sentence."]),
-    ("Really?! Yes. No...", ["Really?!", "Yes.", "No..."]),
-    ("Wait... what happened? Nothing.", ["Wait... what happened?", "Nothing."]),
-    ("The rate was 0.5%. The CI was 0.2-0.8.", ["The rate was 0.5%.", "The CI was 0.2-0.8."]),
-    ("See Section 2.1. It explains this.", ["See Section 2.1.", "It explains this."]),
-    ("It is blue.[1] It is big [2].", ["It is blue.[1]", "It is big [2]."]),
-    ("Results:\n1. First item.\n2. Second item.", ["Results:", "1. First item.", "2. Second item."]),
-    ("- bullet one\n- bullet two", ["- bullet one", "- bullet two"]),
-    ("This line wraps\nacross two lines. Next.", ["This line wraps\nacross two lines.", "Next."]),
-    (
-        "First paragraph without a period\n\nSecond paragraph.",
-        ["First paragraph without a period", "Second paragraph."],
-    ),
-    ("Methods\nWe enrolled 200 patients in 2019.", ["Methods", "We enrolled 200 patients in 2019."]),
-    ("# Title\nBody text here.", ["# Title", "Body text here."]),
-    ("그는 학교에 갔다. 그녀는 집에 있었다.", ["그는 학교에 갔다.", "그녀는 집에 있었다."]),
-    ("밥을 먹었어요.정말 맛있었어요.", ["밥을 먹었어요.", "정말 맛있었어요."]),
-    ("어디 가세요? 학교에 가요.", ["어디 가세요?", "학교에 가요."]),
-    ("정말 그런가?그렇다.", ["정말 그런가?", "그렇다."]),
-    ('그가 "안녕하세요."라고 말했다. 그리고 떠났다.', ['그가 "안녕하세요."라고 말했다.', "그리고 떠났다."]),
-    ("버전 2.0이 출시되었다. 가격은 3.5달러이다.", ["버전 2.0이 출시되었다.", "가격은 3.5달러이다."]),
-    ("다음과 같다.\n1. 첫째 항목\n2. 둘째 항목", ["다음과 같다.", "1. 첫째 항목", "2. 둘째 항목"]),
-    (
-        "이 문장은 PDF에서 줄이\n바뀌었지만 한 문장이다. 다음 문장.",
-        ["이 문장은 PDF에서 줄이\n바뀌었지만 한 문장이다.", "다음 문장."],
-    ),
-    ("The WHO said so. 세계보건기구는 그렇게 말했다.", ["The WHO said so.", "세계보건기구는 그렇게 말했다."]),
-    ("He moved to the U.S. The next year he left.", ["He moved to the U.S.", "The next year he left."]),
-    ("J. R. R. Tolkien wrote it. It sold well.", ["J. R. R. Tolkien wrote it.", "It sold well."]),
-    (
-        "It was caused by hepatitis B. During 2019 cases rose.",
-        ["It was caused by hepatitis B.", "During 2019 cases rose."],
-    ),
-    ("Prices rose 5.5% in Q3. Analysts were surprised.", ["Prices rose 5.5% in Q3.", "Analysts were surprised."]),
-    ("Visit www.example.com. It is free.", ["Visit www.example.com.", "It is free."]),
-    ("The meeting is at 10 a.m. Please be on time.", ["The meeting is at 10 a.m.", "Please be on time."]),
-    ("Approved by the F.D.A. in 2020. It works.", ["Approved by the F.D.A. in 2020.", "It works."]),
-    ("The answer is no. Then we stopped.", ["The answer is no.", "Then we stopped."]),
-    ("See p. 12 and pp. 14-16. Done.", ["See p. 12 and pp. 14-16.", "Done."]),
-    ("ABSTRACT\nThis paper studies splitting.", ["ABSTRACT", "This paper studies splitting."]),
-    ("2.1 Data collection\nWe collected samples.", ["2.1 Data collection", "We collected samples."]),
-    ("In this study we used\nVero cells for culture.", ["In this study we used\nVero cells for culture."]),
-    (
-        "서울시는 2.5% 증가했다고 밝혔다. 이는 작년보다 높다.",
-        ["서울시는 2.5% 증가했다고 밝혔다.", "이는 작년보다 높다."],
-    ),
-    ('그는 "왜?"라고 물었다. 답은 없었다.', ['그는 "왜?"라고 물었다.', "답은 없었다."]),
-    ("1. 서론\n본 연구는 문장 분리를 다룬다.", ["1. 서론", "본 연구는 문장 분리를 다룬다."]),
-    ("今日は晴れです。明日は雨です。", ["今日は晴れです。", "明日は雨です。"]),
-]
-
 
 # ---------------------------------------------------------------- candidates
 

@@ -27,6 +27,7 @@ from pypdf import PdfReader
 from pypdf import errors as pdf_errors
 
 from ingest import quality
+from ingest.pdf_text import clean_title, normalize_pdf_text
 from ingest.textfiles import NotText, decode_text, markdown_headings
 from rag.types import LoadedDocument, Page, PageSpan
 
@@ -194,31 +195,7 @@ def _read_bytes(path: Path, max_bytes: int | None) -> bytes:
 # PDF
 # --------------------------------------------------------------------------------------------------
 
-_LIGATURES = {"\ufb00": "ff", "\ufb01": "fi", "\ufb02": "fl", "\ufb03": "ffi", "\ufb04": "ffl", "\ufb05": "st"}
-_PDF_TABLE = str.maketrans(
-    {
-        **{chr(c): None for c in range(32) if chr(c) not in "\t\n\r\f\v"},
-        "\x7f": None,
-        "\t": " ",
-        "\r": "\n",
-        "\f": "\n",
-        "\v": "\n",
-        "\u00ad": None,  # soft hyphen
-        "\ufb06": "st",
-        **_LIGATURES,
-    }
-)
-_INNER_SPACES = re.compile(r"(?<=\S) {2,}(?=\S)")
-_TRAILING_SPACES = re.compile(r"[ ]+(?=\n)")
-_BLANK_LINES = re.compile(r"\n{3,}")
 _INLINE_IMAGE = re.compile(rb"(?:^|\s)BI\s")
-
-
-def normalize_pdf_text(raw: str) -> str:
-    text = raw.replace("\r\n", "\n").translate(_PDF_TABLE)
-    text = _INNER_SPACES.sub(" ", text)
-    text = _TRAILING_SPACES.sub("", text)
-    return _BLANK_LINES.sub("\n\n", text).strip()
 
 
 class _PdfLog(logging.Handler):
@@ -247,19 +224,20 @@ def _pdf_log() -> Iterator[_PdfLog]:
         logger.removeHandler(handler)
 
 
-# pypdf caps arrays and dictionaries at 100,000 elements. Real filings pass that: Microsoft's 10-Q PDFs
-# hold 100k-200k (shared/data/qa/docugami_sec10q) and were rejected as unsafe. Inside the loader sandbox
-# the worker's own memory and time limits bound a hostile file, so the element caps can be 10x what
-# those filings need; a load outside the sandbox keeps pypdf's defaults, since nothing else bounds it.
-SANDBOX_PDF_ELEMENTS = 2_000_000
+SANDBOX_PDF_ELEMENTS = 2_000_000  # 10x what Microsoft's 10-Q filings need (shared/data/qa/docugami_sec10q)
 
 
 @contextmanager
 def sandbox_pdf_limits() -> Iterator[None]:
-    """pypdf's element caps raised to `SANDBOX_PDF_ELEMENTS` for loads in this block (this thread)."""
-    with pypdf.apply_configuration(
-        array_maximum_element_count=SANDBOX_PDF_ELEMENTS, dictionary_maximum_element_count=SANDBOX_PDF_ELEMENTS
-    ):
+    """pypdf's array/dictionary caps (100,000 elements) raised to `SANDBOX_PDF_ELEMENTS` in this block.
+
+    Real filings pass 100,000 and were rejected as unsafe. In the loader sandbox the worker's memory and
+    time limits bound a hostile file; a load outside it keeps pypdf's caps, since nothing else bounds it."""
+    caps = {
+        "array_maximum_element_count": SANDBOX_PDF_ELEMENTS,
+        "dictionary_maximum_element_count": SANDBOX_PDF_ELEMENTS,
+    }
+    with pypdf.apply_configuration(**caps):
         yield
 
 
@@ -297,28 +275,12 @@ def open_pdf(data: bytes) -> PdfReader:
 
 
 def pdf_title(reader: PdfReader) -> str | None:
-    """The metadata title when it looks like a real title, not 'Untitled' or 'Microsoft Word - x.docx'."""
+    """The metadata title when it looks like a real title (ingest/pdf_text.py), else None."""
     try:
         raw = reader.metadata.title if reader.metadata else None
     except Exception:
         return None
-    if not raw:
-        return None
-    title = _one_line("".join(c for c in str(raw) if c.isprintable() or c == " "))
-    low = title.lower()
-    if not 3 <= len(title) <= 200 or sum(c.isalpha() for c in title) < 2 or "\ufffd" in title:
-        return None
-    if _JUNK_TITLE.search(low) or _FILE_NAME_TITLE.search(low) or _SLUG_TITLE.fullmatch(low):
-        return None
-    return title
-
-
-_JUNK_TITLE = re.compile(
-    r"^(untitled|title|document|no title|none|unknown|slide \d+|\(anonymous\))$|\buntitled\b|\btemplate\b"
-    r"|^microsoft (word|powerpoint|excel) - |양식$"
-)
-_FILE_NAME_TITLE = re.compile(r"\.(docx?|pdf|tex|dvi|e?ps|indd|odt|rtf|pptx?|xlsx?|qxd|txt|html?|md)$")
-_SLUG_TITLE = re.compile(r"[a-z0-9]+(?:[-_.][a-z0-9]+)+")
+    return clean_title(str(raw)) if raw else None
 
 
 def _has_images(page) -> bool:
