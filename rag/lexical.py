@@ -38,8 +38,7 @@ log = logging.getLogger(__name__)
 
 # Bump when tokenisation or the indexed text changes: persisted indexes built with another version are
 # rebuilt. 2: each chunk is indexed with its document title and section heading (see indexed_text).
-# 3: and with its file name when that names what the title does not.
-TOKENIZER_VERSION = 3
+TOKENIZER_VERSION = 2
 
 _CJK = (
     "\u1100-\u11ff\u3040-\u30ff\u3130-\u318f\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff"
@@ -79,26 +78,15 @@ def cjk_share(text: str) -> float:
 
 
 def indexed_text(chunk) -> str:
-    """The text BM25 sees for a chunk: its document title, file name and section heading, then the chunk.
+    """The text BM25 sees for a chunk: its document title and section heading, then the chunk.
 
     A chunk deep in a document rarely repeats what the document is about ("1945년 서울특별시에서
     태어나..." never names the person its article is about). Indexing the title and heading with every
     chunk lets a question that names the subject find it: on KorQuAD, lexical hit@1,000 words for
     parent-child went from 0.973 to 0.990 (COVID-QA 0.678 -> 0.686; benchmarks/retrieval.py).
-    The file name joins them when it says something the title does not (fewer than half of its words are
-    in the title): a filing titled "10-Q - 07/28/2023 - Intel Corporation" saved as "2023 Q2 INTC.pdf" is
-    then found by "Intel's Q2 2023 10-Q".
     """
-    title = chunk.title or ""
-    stem = Path(chunk.source or "").stem
-    stem_words, title_words = _plain_words(stem), set(_plain_words(title))
-    named = stem if stem_words and 2 * sum(w in title_words for w in stem_words) < len(stem_words) else ""
-    head = [t for t in dict.fromkeys((title, named, chunk.section or "")) if t and t not in chunk.text[:200]]
+    head = [t for t in dict.fromkeys((chunk.title or "", chunk.section or "")) if t and t not in chunk.text[:200]]
     return "\n".join([*head, chunk.text])
-
-
-def _plain_words(text: str) -> list[str]:
-    return re.findall(r"[^\W_]+", text.casefold())
 
 
 class Tokenizer:

@@ -86,28 +86,13 @@ def test_index_follows_ingest_reingest_and_removal(make_app, tmp_path):
     assert index.size == len(list(qa.store.iter_chunks("sentence")))
 
 
-def test_title_heading_and_telling_file_name_are_indexed_with_each_chunk():
-    def text(title: str, source: str, section: str | None = None, body: str = "Net income rose.") -> str:
-        return indexed_text(Chunk("c", "d", "sentence", 0, body, 0, len(body), source, title, section=section))
+def test_title_and_heading_are_indexed_with_each_chunk():
+    def text(title: str, section: str | None, body: str) -> str:
+        return indexed_text(Chunk("c", "d", "sentence", 0, body, 0, len(body), "f.txt", title, section=section))
 
-    assert text("쇼와 천황", "korquad-쇼와_천황.txt", "생애") == "쇼와 천황\n생애\nNet income rose."
-    assert text("2023 Q1 AAPL", "2023 Q1 AAPL.pdf") == "2023 Q1 AAPL\nNet income rose."  # the title is the name
-    intel = "10-Q - 07/28/2023 - Intel Corporation"  # the metadata title of a real filing
-    assert text(intel, "2023 Q2 INTC.pdf") == f"{intel}\n2023 Q2 INTC\nNet income rose."
-    assert text("Pumps", "pumps.md", body="Pumps move heat.") == "Pumps move heat."  # already in the text
-
-
-def test_file_name_tells_near_identical_filings_apart(make_app, tmp_path):
-    """Two quarters of one company say nearly the same; only the file name holds the quarter."""
-    qa = make_app()
-    paths = []
-    for quarter, income in (("Q1", "4.1"), ("Q2", "4.3")):
-        body = f"# Intel Corporation quarterly report\n\nNet income was ${income} billion in the quarter.\n"
-        paths.append(_write(tmp_path, f"2023 {quarter} INTC.md", body))
-    qa.ingestor.ingest_paths(paths, SENTENCE)
-    index = qa.retriever.lexical("sentence")
-    assert _sources(qa, index, "Intel net income Q2 2023", k=1) == ["2023 Q2 INTC.md"]
-    assert _sources(qa, index, "Intel net income Q1 2023", k=1) == ["2023 Q1 INTC.md"]
+    assert text("쇼와 천황", "생애", "1901년에 태어났다.") == "쇼와 천황\n생애\n1901년에 태어났다."
+    assert text("Pumps", None, "Pumps move heat.") == "Pumps move heat."  # already in the text
+    assert text("Pumps", "Pumps", "They move heat.") == "Pumps\nThey move heat."  # once
 
 
 def test_only_committed_documents_are_indexed(make_app, tmp_path):

@@ -26,6 +26,7 @@ import numpy as np
 from rag.eval.evalsets import EvalItem, EvalSet, load_eval_set
 from rag.eval.metrics import (
     Passage,
+    answer_recall,
     covers,
     judge_free_text,
     judge_question,
@@ -39,7 +40,8 @@ from rag.types import ALL_STRATEGIES, LoadedDocument, Strategy
 RANK_DEPTH = 60  # passages asked for per question: enough for a 1,000-word budget of sentences
 WORD = re.compile(r"\S+")
 BASELINES = ("langchain 1000/200 dense", "bm25 1000/200")
-FREE_TEXT = ("doc_hit", "answer_recall", "answer_found", "doc_top1")  # free-text answers: rag/eval/metrics.py
+# free-text answers (rag/eval/metrics.py); recall_k: answer recall over the k sources the model reads
+FREE_TEXT = ("doc_hit", "answer_recall", "recall_k", "answer_found", "doc_top1")
 
 
 # --- the eval app -------------------------------------------------------------------------------------
@@ -138,6 +140,7 @@ def _score(passages, pages, item: EvalItem, seconds: float, k: int, budget: int)
         row["hit_k"] = any(covers(within_budget(passages[:k], 10**9), item.source, a) for a in item.answers)
     elif item.gold_docs:
         row.update(judge_free_text(passages, item.gold_docs, item.answer_text, budget))
+        row["recall_k"] = answer_recall(passages[:k], item.answer_text)
     if item.page is not None:
         top = pages[0] if pages else None
         row["page_hit"] = bool(passages) and passages[0].source == item.source and top is not None and item.page in top
@@ -235,6 +238,7 @@ def answer_quality(qa, strategy: str, k: int, items: list[EvalItem]) -> dict:
 def short(row: dict) -> str:
     if "doc_hit" in row and not row.get("with_span"):
         parts = [f"doc hit {row['doc_hit']:.3f}", f"recall {row['answer_recall']:.3f}"]
+        parts += [f"recall@k {row['recall_k']:.3f}"] if "recall_k" in row else []
         parts += [f"found {row['answer_found']:.3f}", f"doc@1 {row['doc_top1']:.3f}", f"p50 {row['p50_ms']:.0f} ms"]
     else:
         parts = [f"hit@budget {row.get('hit_budget', 0):.3f}", f"top1 {row.get('top1', 0):.3f}"]

@@ -21,6 +21,7 @@ COLUMNS = (
     ("page_top1", "page@1", "{:.3f}"),
     ("doc_hit", "doc hit@{budget}w", "{:.3f}"),
     ("answer_recall", "answer recall@{budget}w", "{:.3f}"),
+    ("recall_k", "answer recall@k", "{:.3f}"),
     ("answer_found", "answer found", "{:.3f}"),
     ("doc_top1", "doc@1", "{:.3f}"),
     ("faithfulness", "faithfulness", "{:.3f}"),
@@ -150,7 +151,8 @@ def markdown(report: dict, chart_name: str | None = None) -> str:
             f"Free-text answers (no gold span or page): doc hit@{budget}w: a passage taken in rank order within "
             f"{budget} words comes from a gold document; answer recall@{budget}w: share of the gold answer's key "
             "tokens (numbers with `1,234` → `1234`, `$`/`%` dropped; lowercased words minus stopwords) found in "
-            f"those passages, averaged; answer found: recall ≥ {FOUND_AT}, as a hit rate. A lower bound (no "
+            f"those passages, averaged; answer recall@k: the same over the k sources handed to the model (what "
+            f"it reads); answer found: recall ≥ {FOUND_AT}, as a hit rate. A lower bound (no "
             "stemming, long answers), for comparing strategies. doc@1: the first passage comes from a gold "
             "document (doc hit favours small chunks: more of them fit the budget). Δ: difference in answer "
             "recall to the baseline; latencies include the query embedding."
