@@ -20,17 +20,7 @@ from ingest.loaders import (
 )
 from ingest.textfiles import markdown_headings
 from tests.conftest import SAMPLES
-
-
-def assert_consistent(doc, pages) -> None:
-    """The invariants every later stage relies on."""
-    assert doc.text == "\n\n".join(p.text for p in pages)
-    assert doc.page_count == len(pages) == len(doc.pages)
-    for span, page in zip(doc.pages, pages, strict=True):
-        assert span.number == page.number
-        assert doc.text[span.start : span.end] == page.text
-    for offset, heading in doc.sections:
-        assert 0 <= offset < len(doc.text) and heading
+from tests.test_loaders import assert_consistent
 
 
 def test_text_named_pdf_is_not_a_pdf(tmp_path):
