@@ -52,6 +52,8 @@ def model_key(path: str) -> str:
     root = Path(path)
     h = hashlib.blake2b(digest_size=8)
     h.update(f"v{EXPORT_VERSION}:opset{OPSET}".encode())
+    if not root.is_dir():  # a hub name ("org/model"): no local files to read, so the name is the identity
+        h.update(str(path).encode())
     for f in sorted(root.rglob("*")):
         if f.is_file() and not f.name.startswith("."):
             with f.open("rb") as stream:

@@ -175,3 +175,4 @@ def test_every_install_of_the_model_shares_one_export(copied_cache, tmp_path, mo
     config = elsewhere / "config.json"
     config.write_text(config.read_text() + "\n")
     assert model_key(str(elsewhere)) != model_key(str(bundled))
+    assert model_key("org-a/small-model") != model_key("org-b/small-model")  # hub names: no files to read
