@@ -33,7 +33,7 @@ RESULTS = REPO / "benchmarks" / "results"
 
 
 def load(articles: int, seed: int):
-    from ingest.sentences import split_sentences
+    from rag.core.sentences import split_sentences
 
     data = json.loads(COVIDQA.read_text())["data"]
     rng = random.Random(seed)
@@ -56,12 +56,12 @@ def load(articles: int, seed: int):
 
 
 def make(backend: str, cache: Path):
-    from rag.onnx_embedder import OnnxEmbedder
-    from rag.settings import offline_environment
+    from rag.backends.onnx_embedder import OnnxEmbedder
+    from rag.core.settings import offline_environment
 
     offline_environment()
     if backend == "torch":
-        from rag.embeddings import SentenceTransformerEmbedder
+        from rag.backends.st_embedder import SentenceTransformerEmbedder
 
         model = SentenceTransformerEmbedder()
     else:

@@ -30,8 +30,8 @@ RESULTS = REPO / "benchmarks" / "results"
 
 def run_strategy(strategy: str, files: list[str], backend: str, queue: mp.Queue) -> None:
     from rag.app import build_app
-    from rag.settings import Settings, offline_environment
-    from rag.types import Strategy
+    from rag.core.settings import Settings, offline_environment
+    from rag.core.types import Strategy
 
     offline_environment()
     with tempfile.TemporaryDirectory() as tmp:

@@ -37,17 +37,18 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from rag.settings import load_settings, offline_environment  # noqa: E402
+from rag.core.settings import load_settings, offline_environment  # noqa: E402
 
 offline_environment()
 
 from sklearn.metrics import balanced_accuracy_score, f1_score, roc_auc_score  # noqa: E402
 
-from rag.checks import split_claims  # noqa: E402
-from rag.embeddings import SentenceTransformerEmbedder  # noqa: E402
-from rag.judge import HEURISTIC_SIM_WEIGHT, HEURISTIC_THRESHOLD, HeuristicJudge  # noqa: E402
-from rag.judge_llm import LLMJudge  # noqa: E402
-from rag.types import Chunk, Hit, Source  # noqa: E402
+from rag.backends.chat import OpenAIChat  # noqa: E402
+from rag.backends.st_embedder import SentenceTransformerEmbedder  # noqa: E402
+from rag.core.types import Chunk, Hit, Source  # noqa: E402
+from rag.judge.checks import split_claims  # noqa: E402
+from rag.judge.heuristic import HEURISTIC_SIM_WEIGHT, HEURISTIC_THRESHOLD, HeuristicJudge  # noqa: E402
+from rag.judge.llm import LLMJudge  # noqa: E402
 
 DATA = REPO.parent / "shared" / "data" / "judge"
 RESULTS = REPO / "benchmarks" / "results"
@@ -228,7 +229,7 @@ def run_llm(items: list[Item], limit: int, fallback: HeuristicJudge) -> dict | N
     if not settings.llm_enabled:
         print("LLM judge skipped: set OPENAI_API_KEY and/or OPENAI_BASE_URL to measure it.")
         return None
-    judge = LLMJudge(settings, fallback)
+    judge = LLMJudge(settings, fallback, OpenAIChat())
     by_set: dict[str, list[Item]] = {}
     for it in items:
         by_set.setdefault(it.dataset, []).append(it)

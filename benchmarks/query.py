@@ -55,7 +55,7 @@ STRATEGIES = ("sentence", "overlap", "parent-child")
 
 def real_sentences(n: int, seed: int) -> tuple[list[str], list[str]]:
     """n distinct covidqa sentences (30-400 characters) and all covidqa questions."""
-    from ingest.sentences import split_sentences
+    from rag.core.sentences import split_sentences
 
     data = json.loads(COVIDQA.read_text())
     sentences: dict[str, None] = {}
@@ -87,8 +87,7 @@ def vary(text: str, rng: random.Random, i: int) -> str:
 
 def build(qa, n: int, real: int, seed: int) -> dict:
     """Write the synthetic corpus into qa.store; returns build statistics."""
-    from rag.store import DocumentRecord
-    from rag.types import Chunk
+    from rag.core.types import Chunk, DocumentRecord
 
     rng = random.Random(seed)
     nrng = np.random.default_rng(seed)
@@ -243,7 +242,7 @@ def main() -> None:
         sys.exit(f"missing data: {COVIDQA}")
 
     from rag.app import build_app
-    from rag.settings import Settings, offline_environment
+    from rag.core.settings import Settings, offline_environment
 
     offline_environment()
     folder = CACHE / f"query-{args.chunks}-{args.real}-{args.seed}-{args.backend}{'-server' if args.server else ''}"

@@ -36,12 +36,12 @@ sys.path.insert(0, str(REPO))
 
 import numpy as np  # noqa: E402
 
-from rag.settings import Settings, offline_environment  # noqa: E402
+from rag.core.settings import Settings, offline_environment  # noqa: E402
 
 offline_environment()
 
+from rag.core.types import ALL_STRATEGIES  # noqa: E402
 from rag.eval.metrics import Passage, judge_question, summarize  # noqa: E402
-from rag.types import ALL_STRATEGIES  # noqa: E402
 
 DATA = REPO.parent / "shared" / "data" / "qa"
 CACHE = REPO / "benchmarks" / ".cache"
@@ -105,8 +105,8 @@ def make_app(name: str, limit_docs: int = 0, **overrides):
 
     probe = build_app(Settings(_env_file=None, data_dir=CACHE, index_dir=CACHE / "probe"))
     folder = CACHE / (f"{name}-{cache_key(probe)}" + (f"-lim{limit_docs}" if limit_docs else ""))
-    qa = build_app(Settings(_env_file=None, data_dir=CACHE, index_dir=folder / "index", **overrides))
-    qa.__dict__["counter"] = probe.counter
+    settings = Settings(_env_file=None, data_dir=CACHE, index_dir=folder / "index", **overrides)
+    qa = build_app(settings, counter=probe.counter)
     return qa, folder
 
 
@@ -173,9 +173,11 @@ def passages_of(hits) -> list[Passage]:
 
 
 def evaluate(qa, dataset, items, embedder: QueryEmbedder, baselines: Baselines) -> dict[str, dict]:
-    from rag.retrieve import Retriever
+    from rag.backends.bm25 import LexicalIndex
+    from rag.retrieval.hybrid import Retriever
 
-    retriever = Retriever(qa.store, embedder, qa.counter, qa.settings, qa.settings.resolved_index_dir / "lexical")
+    folder = qa.settings.resolved_index_dir / "lexical"
+    retriever = Retriever(qa.store, embedder, qa.counter, qa.settings, LexicalIndex, folder)
     rows: dict[str, dict] = {}
     for strategy, mode in itertools.product([s.value for s in ALL_STRATEGIES], MODES):
         results = []
@@ -212,10 +214,12 @@ def fmt(row: dict) -> str:
 # --- tuning: replay candidate pools -------------------------------------------------------------------
 def gather_pools(qa, items, embedder, max_fetch: int) -> dict[str, list]:
     """Per strategy and question: the hybrid candidate pool at `max_fetch` (leg ranks, both scores)."""
-    from rag.retrieve import Retriever
-    from rag.store import PARENTS
+    from rag.backends.bm25 import LexicalIndex
+    from rag.core.types import PARENTS
+    from rag.retrieval.hybrid import Retriever
 
-    retriever = Retriever(qa.store, embedder, qa.counter, qa.settings, qa.settings.resolved_index_dir / "lexical")
+    folder = qa.settings.resolved_index_dir / "lexical"
+    retriever = Retriever(qa.store, embedder, qa.counter, qa.settings, LexicalIndex, folder)
     parents = {p.id: p for p in qa.store.iter_chunks(PARENTS)}
     pools: dict[str, list] = {}
     for strategy in [s.value for s in ALL_STRATEGIES]:
@@ -231,7 +235,7 @@ def gather_pools(qa, items, embedder, max_fetch: int) -> dict[str, list]:
 
 
 def replay(pool, parents, fetch_k: int, mode: str, method: str, wd: float, wl: float, rrf_k: int, words):
-    from rag.retrieve import Retriever, fuse
+    from rag.retrieval.hybrid import Retriever, fuse
 
     cands = [
         c

@@ -4,7 +4,7 @@ Candidates (each skipped with a note when it is not installed): a naive regex ba
 rule-based `sentencizer` on a blank multilingual pipeline, blingfire, syntok, NLTK Punkt without
 trained parameters (the punkt data cannot be downloaded), kss (Korean only; runs only when named in
 --only, from a separate venv: it pins old dependencies and manages ~100 characters per second with its
-pecab backend) and docqa's own `ingest.sentences.split_sentences`. Every library runs on blank-line
+pecab backend) and docqa's own `rag.core.sentences.split_sentences`. Every library runs on blank-line
 separated blocks, because a paragraph break always ends a sentence in docqa whatever the library says
 (this also keeps pysbd, which is super-linear in input length, usable on whole articles).
 
@@ -157,7 +157,7 @@ def load_candidates(with_kss: bool = False) -> tuple[dict[str, Splitter], dict[s
         except ImportError as exc:
             skipped["kss"] = str(exc)
     try:
-        from ingest.sentences import split_sentences
+        from rag.core.sentences import split_sentences
 
         cands["docqa"] = split_sentences
     except ImportError as exc:

@@ -11,24 +11,13 @@ from __future__ import annotations
 import bisect
 import hashlib
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
-from rag.embeddings import TokenCounter
-from rag.types import Chunk, LoadedDocument, Strategy
+from rag.core.protocols import Chunker, Span, TokenCounter
+from rag.core.types import Chunk, LoadedDocument, Strategy
 
-Span = tuple[int, int]
 _MAX_STEP_BACK = 8  # word pieces; bounds the search for a word start in scripts without spaces
-SentenceSplitter = Callable[[str], list[Span]]
-
-
-class Chunker(Protocol):
-    strategy: Strategy
-
-    def params(self) -> dict: ...
-
-    def chunk(self, doc: LoadedDocument, sentences: Sequence[Span]) -> list[Chunk]: ...
 
 
 def chunk_id(doc_id: str, strategy: str, params: dict, role: str, index: int, start: int, end: int) -> str:

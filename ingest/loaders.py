@@ -29,7 +29,7 @@ from pypdf import errors as pdf_errors
 from ingest import quality
 from ingest.pdf_text import clean_title, normalize_pdf_text
 from ingest.textfiles import NotText, decode_text, markdown_headings
-from rag.types import LoadedDocument, Page, PageSpan
+from rag.core.types import LoadedDocument, Page, PageSpan
 
 SUPPORTED_SUFFIXES = {".pdf", ".txt", ".md", ".markdown"}
 MARKDOWN_SUFFIXES = {".md", ".markdown"}

@@ -10,31 +10,15 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Protocol
 
 import numpy as np
 
-from ingest.chunkers import Chunker, SentenceSplitter
 from ingest.loaders import SUPPORTED_SUFFIXES, LoadError
-from rag.embeddings import Embedder, text_key
-from rag.store import ChunkStore, DocumentRecord
-from rag.types import Chunk, FileReport, LoadedDocument, Strategy
-
-Loader = Callable[..., LoadedDocument]
-
-
-class Progress(Protocol):
-    """Receives progress from a batch: the CLI draws bars, the UI forwards to gr.Progress."""
-
-    def file_started(self, source: str, index: int, total: int) -> None: ...
-
-    def chunks_planned(self, n: int) -> None: ...
-
-    def chunks_embedded(self, n: int) -> None: ...
-
-    def file_done(self, report: FileReport) -> None: ...
+from rag.core.protocols import Chunker, ChunkIndex, Embedder, Loader, Progress, SentenceSplitter
+from rag.core.text import text_key
+from rag.core.types import Chunk, DocumentRecord, FileReport, LoadedDocument, Strategy
 
 
 class NullProgress:
@@ -93,7 +77,7 @@ class Ingestor:
 
     def __init__(
         self,
-        store: ChunkStore,
+        store: ChunkIndex,
         embedder: Embedder,
         chunkers: dict[Strategy, Chunker],
         splitter: SentenceSplitter,

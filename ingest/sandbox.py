@@ -36,7 +36,7 @@ from select import poll as select_poll
 from ingest import loaders
 from ingest.loaders import CorruptFile, LoadError
 from ingest.sandbox_worker import HEADER, doc_from_wire, encode
-from rag.types import LoadedDocument
+from rag.core.types import LoadedDocument
 
 _PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
 _STARTUP_TIMEOUT_S = 120.0  # a cold interpreter on a busy machine; not counted against a file's limit

@@ -23,7 +23,7 @@ import time
 
 from ingest import loaders
 from ingest.loaders import CorruptFile, LoadError
-from rag.types import LoadedDocument, PageSpan
+from rag.core.types import LoadedDocument, PageSpan
 
 HEADER = struct.Struct("!Q")
 _MB = 1024 * 1024

@@ -1,40 +1,91 @@
 """The composition root: the one place that turns Settings into wired components.
 
-Constructors here are cheap; `DocQA.warm_up()` loads the embedding model explicitly, once. The CLI, the
-web UI, the benchmarks and the tests all build the app through `build_app`, so they run the same wiring.
+Every other module receives its collaborators through its constructor and knows them only by the
+Protocols in rag/core/protocols.py; this module is the only one that names a concrete backend. The CLI,
+the web UI, the benchmarks, the evaluation and the tests all build the app through `build_app`, so they
+run the same wiring, and swap a component by passing it in (`build_app(settings, embedder=...)`).
+
+Constructors here are cheap; `DocQA.warm_up()` loads the embedding model explicitly, once.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from ingest.chunkers import build_chunkers
 from ingest.loaders import load_document
 from ingest.pipeline import Ingestor
-from ingest.sentences import split_sentences
-from rag.embeddings import Embedder, HFTokenCounter
-from rag.retrieve import Retriever
-from rag.settings import Settings, offline_environment
-from rag.store import ChunkStore, make_client
+from ingest.sandbox import SandboxLoader
+from rag.answer.answerer import Answerer
+from rag.answer.cache import SemanticCache
+from rag.answer.generate import make_generator
+from rag.backends.bm25 import LexicalIndex
+from rag.backends.chat import OpenAIChat
+from rag.backends.chroma_client import make_client
+from rag.backends.chroma_store import ChunkStore
+from rag.backends.onnx_embedder import make_embedder
+from rag.backends.st_embedder import HFTokenCounter
+from rag.core.protocols import ChatModels, ChunkIndex, Embedder, Generator, Judge, Loader, TokenCounter
+from rag.core.sentences import split_sentences
+from rag.core.settings import Settings, offline_environment
+from rag.judge.factory import build_judge
+from rag.library import Library
+from rag.retrieval.hybrid import Retriever
+from rag.safety.filters import install_log_scrubber, safety_hooks
+
+if TYPE_CHECKING:
+    from langchain_core.retrievers import BaseRetriever
+
+# What `DocQA(settings, **overrides)` accepts: each is built on first use unless given.
+COMPONENTS = (
+    "counter",
+    "embedder",
+    "chunkers",
+    "store",
+    "loader",
+    "ingestor",
+    "library",
+    "chat_factory",
+    "judge",
+    "answerer",
+    "answer_hooks",
+    "cache",
+    "retriever",
+)
 
 
-@dataclass
 class DocQA:
-    """Holds the wired components; heavier ones are built on first use and then reused."""
+    """Holds the wired components; each is built on first use and then reused.
 
-    settings: Settings
+    Pass ready-made components as keyword arguments to use them instead (tests share one loaded
+    embedder; the evaluation points a second app at another collection with the same models).
+    """
+
+    def __init__(self, settings: Settings, **overrides: Any) -> None:
+        unknown = sorted(set(overrides) - set(COMPONENTS))
+        if unknown:
+            raise TypeError(f"unknown component(s) {', '.join(unknown)}; known: {', '.join(COMPONENTS)}")
+        self.settings = settings
+        self.__dict__.update(overrides)  # a cached_property reads its value from the instance first
+
+    def __repr__(self) -> str:
+        built = [name for name in COMPONENTS if name in self.__dict__]
+        return f"DocQA(collection={self.settings.collection!r}, built={built})"
+
+    def components(self, *names: str) -> dict[str, Any]:
+        """The named components (built if needed): what another app over the same models reuses."""
+        return {name: getattr(self, name) for name in names}
 
     @cached_property
-    def counter(self) -> HFTokenCounter:
+    def counter(self) -> TokenCounter:
         return HFTokenCounter(self.settings.embedding_model)
 
     @cached_property
     def embedder(self) -> Embedder:
         """DOCQA_EMBEDDING_BACKEND: ONNX Runtime by default (torch's vectors, faster), torch as the fallback."""
-        from rag.onnx_embedder import make_embedder
-
         return make_embedder(self.settings)
 
     @cached_property
@@ -42,7 +93,7 @@ class DocQA:
         return build_chunkers(self.settings, self.counter)
 
     @cached_property
-    def store(self) -> ChunkStore:
+    def store(self) -> ChunkIndex:
         params = {s.value: c.params() for s, c in self.chunkers.items()}
         return ChunkStore(
             make_client(self.settings),
@@ -53,13 +104,11 @@ class DocQA:
         )
 
     @cached_property
-    def loader(self):
+    def loader(self) -> Loader:
         """Loads one file: in a worker process with the time and memory limits (ingest/sandbox.py)."""
         s = self.settings
         if not s.file_sandbox:
             return load_document
-        from ingest.sandbox import SandboxLoader
-
         return SandboxLoader(timeout_s=s.file_timeout_s, memory_mb=s.file_memory_mb)
 
     @cached_property
@@ -78,21 +127,25 @@ class DocQA:
         )
 
     @cached_property
-    def judge(self):
-        from rag.judge import build_judge
-
-        return build_judge(self.settings, self.embedder)
-
-    def make_generator(self, settings: Settings):
-        """A generator for these (possibly per-question) settings: the LLM if configured, else extractive."""
-        from rag.generate import make_generator
-
-        return make_generator(settings, self.embedder)
+    def library(self) -> Library:
+        """The document library every front end calls: add, upload, list, remove, re-ingest, rebuild."""
+        return Library(self.settings, self.store, self.ingestor, self.refresh_indexes)
 
     @cached_property
-    def answerer(self):
-        from rag.answer import Answerer
+    def chat_factory(self) -> ChatModels:
+        """Builds the chat model for the generator, the LLM judge and follow-up condensing."""
+        return OpenAIChat()
 
+    @cached_property
+    def judge(self) -> Judge:
+        return build_judge(self.settings, self.embedder, self.chat_factory)
+
+    def make_generator(self, settings: Settings) -> Generator:
+        """A generator for these (possibly per-question) settings: the LLM if configured, else extractive."""
+        return make_generator(settings, self.embedder, self.chat_factory)
+
+    @cached_property
+    def answerer(self) -> Answerer:
         return Answerer(
             self.settings, self.retriever, self.embedder, self.judge, self.make_generator, self.answer_hooks
         )
@@ -100,8 +153,6 @@ class DocQA:
     @cached_property
     def answer_hooks(self) -> list:
         """Steps around the answer road, in order (safety filters first, then the semantic cache)."""
-        from rag.filters import safety_hooks
-
         return [*safety_hooks(), *self._cache_hooks()]
 
     def _cache_hooks(self) -> list:
@@ -109,16 +160,22 @@ class DocQA:
         return [self.cache] if self.settings.cache_enabled else []
 
     @cached_property
-    def cache(self):
-        """The semantic answer cache (rag/cache.py), kept in the Chroma collection <collection>__cache."""
-        from rag.cache import SemanticCache
-
+    def cache(self) -> SemanticCache:
+        """The semantic answer cache (rag/answer/cache.py), kept in the Chroma collection <collection>__cache."""
         return SemanticCache(self.store, self.embedder, self.settings)
 
     @cached_property
     def retriever(self) -> Retriever:
         """Hybrid retrieval; its BM25 indexes live under INDEX_DIR/lexical and follow the store."""
-        return Retriever(self.store, self.embedder, self.counter, self.settings)
+        return Retriever(self.store, self.embedder, self.counter, self.settings, _bm25_index)
+
+    def as_retriever(self, **options: Any) -> BaseRetriever:
+        """docqa's hybrid retrieval as a LangChain retriever, for use inside any LCEL chain.
+
+        `options` are `Retriever.retrieve` arguments (strategy, k, mode, mmr, threshold, doc_filter...)."""
+        from rag.retrieval.langchain import DocQARetriever  # langchain_core's retriever stack: ~0.8 s to import
+
+        return DocQARetriever(retriever=self.retriever, options=options)
 
     def refresh_indexes(self, strategies: Sequence[str] | None = None) -> None:
         """Bring derived indexes (BM25) up to date now, so the first question after an ingest is fast."""
@@ -147,9 +204,12 @@ class DocQA:
         return self
 
 
-def build_app(settings: Settings) -> DocQA:
-    from rag.filters import install_log_scrubber
+def _bm25_index(store: ChunkIndex, strategy: str, folder: Path) -> LexicalIndex:
+    return LexicalIndex(store, strategy, folder)
 
+
+def build_app(settings: Settings, **components: Any) -> DocQA:
+    """The app for these settings; `components` replace the default ones (see COMPONENTS)."""
     offline_environment()
     install_log_scrubber(settings)
-    return DocQA(settings)
+    return DocQA(settings, **components)

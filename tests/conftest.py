@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from rag.settings import OFFLINE_ENV
+from rag.core.settings import OFFLINE_ENV
 
 for _k, _v in OFFLINE_ENV.items():  # before any ML import: nothing may be downloaded
     os.environ.setdefault(_k, _v)
@@ -15,8 +15,8 @@ from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
 
-from rag.embeddings import HFTokenCounter, SentenceTransformerEmbedder  # noqa: E402
-from rag.settings import Settings  # noqa: E402
+from rag.backends.st_embedder import HFTokenCounter, SentenceTransformerEmbedder  # noqa: E402
+from rag.core.settings import Settings  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO.parent / "shared" / "data"
@@ -62,9 +62,9 @@ def make_app(make_settings, embedder):
 
     apps = []
 
-    def make(**overrides: object):
-        qa = build_app(make_settings(**overrides))
-        qa.__dict__["embedder"] = embedder  # reuse the loaded model (cached_property slot)
+    def make(components: dict | None = None, **overrides: object):
+        """`overrides`: settings; `components`: DocQA components replacing the default ones."""
+        qa = build_app(make_settings(**overrides), **{"embedder": embedder, **(components or {})})
         apps.append(qa)
         return qa
 

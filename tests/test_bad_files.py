@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.types import FileReport, Strategy
+from rag.core.types import FileReport, Strategy
 from tests.conftest import SAMPLES, shared
 from tests.pathological import (
     cpu_bomb_pdf,

@@ -8,9 +8,9 @@ import time
 
 import pytest
 
-from rag.answer import AskOptions
-from rag.cache import SemanticCache, answer_from_json, answer_to_json, question_terms, same_question
-from rag.types import Answer, Strategy
+from rag.answer.answerer import AskOptions
+from rag.answer.cache import SemanticCache, answer_from_json, answer_to_json, question_terms, same_question
+from rag.core.types import Answer, Strategy
 from tests.cache_pairs import NEAR_MISSES, REORDERED, REWORDINGS
 from tests.conftest import SAMPLES
 

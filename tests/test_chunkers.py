@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ingest.chunkers import OverlapChunker, ParentChildChunker, SentenceChunker
-from rag.types import LoadedDocument, PageSpan
+from rag.core.types import LoadedDocument, PageSpan
 
 WORDS = [
     "the", "patient", "virus", "3.14", "Dr.", "et", "al.", "protein", "binding", "affinity", "was", "measured",

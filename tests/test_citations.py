@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from rag.citations import page_at, parse_markers, resolve_citations
-from rag.prompts import REFUSAL
-from rag.types import Chunk, Hit, Source
+from rag.answer.citations import page_at, parse_markers, resolve_citations
+from rag.answer.prompts import REFUSAL
+from rag.core.types import Chunk, Hit, Source
 
 # Page 3 ends after "World's Fair." and page 4 starts with "It is 330 metres tall." (pages joined by a
 # blank line, as the loaders do); the chunk starts 100 characters into page 3.

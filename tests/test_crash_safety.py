@@ -20,8 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag.store import PARENTS
-from rag.types import Strategy
+from rag.core.types import PARENTS, Strategy
 from tests.conftest import REPO, SAMPLES, shared
 from tests.test_ingest import store_consistent
 from tests.test_sandbox import gone
@@ -33,8 +32,8 @@ KINDS = [s.value for s in STRATEGIES] + [PARENTS]
 DRIVER = """
 import json, sys
 from rag.app import build_app
-from rag.settings import load_settings
-from rag.types import Strategy
+from rag.core.settings import load_settings
+from rag.core.types import Strategy
 
 qa = build_app(load_settings())
 if sys.argv[1] == "list":  # committed documents, read-only (no recovery)

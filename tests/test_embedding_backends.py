@@ -10,12 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ingest.sentences import split_sentences
-from rag import onnx_embedder
-from rag.embeddings import BUNDLED_MODEL, SentenceTransformerEmbedder, resolve_model_path
-from rag.onnx_embedder import OnnxEmbedder, embedder_name, make_embedder
-from rag.onnx_export import model_key
-from rag.types import Strategy
+from rag.backends import onnx_embedder
+from rag.backends.onnx_embedder import OnnxEmbedder, embedder_name, make_embedder
+from rag.backends.onnx_export import model_key
+from rag.backends.st_embedder import BUNDLED_MODEL, SentenceTransformerEmbedder, resolve_model_path
+from rag.core.sentences import split_sentences
+from rag.core.types import Strategy
 from tests.conftest import SAMPLES
 
 
@@ -84,11 +84,8 @@ def test_index_built_with_torch_is_searched_with_onnx(make_app, onnx_cache, embe
     qa = make_app()
     qa.ingestor.ingest_paths([SAMPLES / "solar_system_guide.md"], [Strategy.SENTENCE])
     fast = OnnxEmbedder(cache_dir=onnx_cache)
-    qa2 = make_app()
-    qa2.__dict__["embedder"] = fast
-    qa2.__dict__["store"] = type(qa.store)(
-        qa.store._client, qa.settings.collection, fast.name, fast.dimension, qa.store.params
-    )
+    store = type(qa.store)(qa.store._client, qa.settings.collection, fast.name, fast.dimension, qa.store.params)
+    qa2 = make_app(components={"embedder": fast, "store": store})
     question = "Which planet has the largest volcano?"
     by_torch = qa.store.query("sentence", embedder.embed_query(question), 5)
     by_onnx = qa2.store.query("sentence", fast.embed_query(question), 5)
@@ -108,7 +105,7 @@ def test_unwritable_cache_falls_back_to_torch_with_a_reason(tmp_path, embedder, 
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where the cache folder should be")
     model = OnnxEmbedder(cache_dir=blocker / "cache")
-    with caplog.at_level(logging.WARNING, logger="rag.onnx_embedder"):
+    with caplog.at_level(logging.WARNING, logger="rag.backends.onnx_embedder"):
         vectors = model.embed(["The Moon orbits the Earth.", "Heat pumps move heat."])
     assert model.backend == "torch"
     assert "cannot write the ONNX export" in model.fallback_reason and str(blocker) in model.fallback_reason

@@ -10,11 +10,12 @@ import sys
 import pytest
 
 from rag.eval.datasets import AnswerSpan
-from rag.eval.evalsets import find_spans, load_eval_set
+from rag.eval.evalsets import find_spans
 from rag.eval.harness import evaluate, run_eval, token_f1
 from rag.eval.lab import cloze, make_questions, run_lab
 from rag.eval.metrics import Passage, judge_question, summarize
 from rag.eval.report import write_report
+from rag.eval.sets import load_eval_set
 from tests.conftest import REPO, SAMPLES
 
 ARTICLES = [

@@ -20,8 +20,8 @@ from hypothesis import strategies as st
 
 from ingest.chunkers import OverlapChunker, ParentChildChunker, SentenceChunker
 from ingest.loaders import LoadError, load_document
-from ingest.sentences import split_sentences
-from rag.types import LoadedDocument, PageSpan
+from rag.core.sentences import split_sentences
+from rag.core.types import LoadedDocument, PageSpan
 from tests.conftest import SAMPLES, SHARED_DATA
 
 EXAMPLE_LIMIT_S = 10  # one load of a few KB; anything slower is a hang

@@ -7,18 +7,18 @@ import time
 
 import pytest
 
-from rag.generate import (
-    LOCAL_SERVER_KEY,
+from rag.answer.generate import (
     ExtractiveGenerator,
-    GenerationError,
-    Generator,
     OpenAIGenerator,
     condense_offline,
     condense_question,
     make_generator,
 )
-from rag.prompts import PROMPTS, REFUSAL
-from rag.types import Chunk, Hit, Source
+from rag.answer.prompts import PROMPTS, REFUSAL
+from rag.backends.chat import LOCAL_SERVER_KEY, OpenAIChat
+from rag.core.errors import GenerationError
+from rag.core.protocols import Generator
+from rag.core.types import Chunk, Hit, Source
 from tests.openai_server import Reply
 
 KEY = "sk-test-SECRET-0123456789abcdef"
@@ -85,7 +85,7 @@ def llm_settings(make_settings, llm):
 
 
 def test_generate_sends_rules_sources_and_key(llm, llm_settings):
-    gen = OpenAIGenerator(llm_settings(max_tokens=77))
+    gen = OpenAIGenerator(llm_settings(max_tokens=77), OpenAIChat())
     assert isinstance(gen, Generator) and gen.mode == "llm" and gen.name == "test-model"
     llm.script.push("The tower is 330 metres tall [1].")
     assert gen.generate("How tall is the Eiffel Tower?", SOURCES, None) == "The tower is 330 metres tall [1]."
@@ -102,7 +102,7 @@ def test_generate_sends_rules_sources_and_key(llm, llm_settings):
 
 
 def test_base_url_alone_uses_placeholder_key(llm, make_settings):
-    gen = OpenAIGenerator(make_settings(openai_base_url=llm.base_url, llm_retries=0))
+    gen = OpenAIGenerator(make_settings(openai_base_url=llm.base_url, llm_retries=0), OpenAIChat())
     llm.script.push("ok")
     assert gen.generate("q", SOURCES[:1]) == "ok"
     assert llm.script.requests[-1]["_headers"]["authorization"] == f"Bearer {LOCAL_SERVER_KEY}"
@@ -110,12 +110,12 @@ def test_base_url_alone_uses_placeholder_key(llm, make_settings):
 
 def test_no_llm_configured_is_a_clear_error(make_settings):
     with pytest.raises(GenerationError, match="OPENAI_API_KEY or OPENAI_BASE_URL") as info:
-        OpenAIGenerator(make_settings())
+        OpenAIGenerator(make_settings(), OpenAIChat())
     assert info.value.kind == "config"
 
 
 def test_stream_yields_pieces(llm, llm_settings):
-    gen = OpenAIGenerator(llm_settings())
+    gen = OpenAIGenerator(llm_settings(), OpenAIChat())
     llm.script.push("Chlorophyll absorbs mostly blue and red light [2].")
     pieces = list(gen.stream("What does chlorophyll absorb?", SOURCES, None))
     assert len(pieces) > 3
@@ -136,7 +136,7 @@ def test_stream_yields_pieces(llm, llm_settings):
     ],
 )
 def test_http_errors_become_clear_generation_errors(llm, llm_settings, status, kind, expected):
-    gen = OpenAIGenerator(llm_settings())
+    gen = OpenAIGenerator(llm_settings(), OpenAIChat())
     # Real servers echo (part of) a bad key back; it must not reach the user.
     llm.script.push(Reply(status=status, error_message=f"Incorrect API key provided: {KEY}"))
     with pytest.raises(GenerationError) as info:
@@ -149,7 +149,7 @@ def test_http_errors_become_clear_generation_errors(llm, llm_settings, status, k
 
 @pytest.mark.parametrize("status", [401, 429, 500])
 def test_stream_errors_raise_generation_error(llm, llm_settings, status):
-    gen = OpenAIGenerator(llm_settings())
+    gen = OpenAIGenerator(llm_settings(), OpenAIChat())
     llm.script.push(Reply(status=status, error_message=KEY))
     with pytest.raises(GenerationError) as info:
         list(gen.stream("q", SOURCES))
@@ -158,7 +158,7 @@ def test_stream_errors_raise_generation_error(llm, llm_settings, status):
 
 
 def test_timeout(llm, llm_settings):
-    gen = OpenAIGenerator(llm_settings(llm_timeout_s=0.3))
+    gen = OpenAIGenerator(llm_settings(llm_timeout_s=0.3), OpenAIChat())
     llm.script.push(Reply(content="late", delay_s=0.6))
     with pytest.raises(GenerationError, match=r"did not answer within 0\.3 s") as info:
         gen.generate("q", SOURCES)
@@ -169,7 +169,7 @@ def test_timeout(llm, llm_settings):
 
 @pytest.mark.parametrize("streaming", [False, True])
 def test_closed_connection(llm, llm_settings, streaming):
-    gen = OpenAIGenerator(llm_settings())
+    gen = OpenAIGenerator(llm_settings(), OpenAIChat())
     llm.script.push(Reply(close_connection=True))
     with pytest.raises(GenerationError, match=r"connection .* was closed") as info:
         list(gen.stream("q", SOURCES)) if streaming else gen.generate("q", SOURCES)
@@ -182,7 +182,7 @@ def test_connection_refused(make_settings):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     url = f"http://user:pw@127.0.0.1:{port}/v1"
-    gen = OpenAIGenerator(make_settings(openai_base_url=url, openai_api_key=KEY, llm_retries=0))
+    gen = OpenAIGenerator(make_settings(openai_base_url=url, openai_api_key=KEY, llm_retries=0), OpenAIChat())
     with pytest.raises(GenerationError, match="Could not connect") as info:
         gen.generate("q", SOURCES)
     assert info.value.kind == "connection"
@@ -191,7 +191,7 @@ def test_connection_refused(make_settings):
 
 
 def test_transient_error_is_retried(llm, llm_settings):
-    gen = OpenAIGenerator(llm_settings(llm_retries=1))
+    gen = OpenAIGenerator(llm_settings(llm_retries=1), OpenAIChat())
     llm.script.push(Reply(status=500), "recovered")
     assert gen.generate("q", SOURCES) == "recovered"
     assert len(llm.script.requests) == 2
@@ -241,8 +241,8 @@ def test_extractive_is_deterministic_and_streams_the_same_text(embedder):
 
 
 def test_make_generator_follows_settings(make_settings, embedder, llm):
-    assert make_generator(make_settings(), embedder).mode == "extractive"
-    assert make_generator(make_settings(openai_base_url=llm.base_url), embedder).mode == "llm"
+    assert make_generator(make_settings(), embedder, OpenAIChat()).mode == "extractive"
+    assert make_generator(make_settings(openai_base_url=llm.base_url), embedder, OpenAIChat()).mode == "llm"
 
 
 # ------------------------------------------------------------------------------------ condense
@@ -254,7 +254,7 @@ HISTORY = [
 
 
 def test_condense_with_llm(llm, llm_settings):
-    gen = OpenAIGenerator(llm_settings(temperature=0.7))
+    gen = OpenAIGenerator(llm_settings(temperature=0.7), OpenAIChat())
     llm.script.push('"How tall is the Eiffel Tower?"')
     assert condense_question("How tall is it?", HISTORY, gen) == "How tall is the Eiffel Tower?"
     body = llm.script.requests[-1]
@@ -265,14 +265,14 @@ def test_condense_with_llm(llm, llm_settings):
 
 
 def test_condense_without_history_asks_nobody(llm, llm_settings):
-    gen = OpenAIGenerator(llm_settings())
+    gen = OpenAIGenerator(llm_settings(), OpenAIChat())
     assert condense_question("How tall is it?", [], gen) == "How tall is it?"
     assert condense_question("How tall is it?", None, None) == "How tall is it?"
     assert llm.script.requests == []
 
 
 def test_condense_falls_back_to_the_offline_rule_when_the_llm_fails(llm, llm_settings):
-    gen = OpenAIGenerator(llm_settings())
+    gen = OpenAIGenerator(llm_settings(), OpenAIChat())
     llm.script.push(Reply(status=500))
     assert condense_question("How tall is it?", HISTORY, gen) == condense_offline("How tall is it?", HISTORY)
 

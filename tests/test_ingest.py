@@ -14,8 +14,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag.store import PARENTS, ChunkStore, DocumentRecord, FingerprintMismatch, make_client
-from rag.types import ALL_STRATEGIES, Strategy
+from rag.backends.chroma_client import make_client
+from rag.backends.chroma_store import ChunkStore
+from rag.core.errors import FingerprintMismatch
+from rag.core.types import ALL_STRATEGIES, PARENTS, DocumentRecord, Strategy
 from tests.conftest import REPO, SAMPLES, shared
 
 
@@ -87,9 +89,8 @@ def test_ingest_samples_with_every_strategy(make_app, samples):
 
 
 def test_reingest_unchanged_file_does_no_embedding_work(make_app, samples, embedder):
-    qa = make_app()
     counting = CountingEmbedder(embedder)
-    qa.__dict__["embedder"] = counting
+    qa = make_app(components={"embedder": counting})
     first = qa.ingestor.ingest_paths([samples], [Strategy.SENTENCE])
     embedded = counting.texts
     assert embedded > 0
@@ -160,7 +161,7 @@ def test_failed_write_leaves_no_partial_document(make_app, samples):
     store = qa.store
     text = "One. Two. Three. Four. Five. Six. Seven. Eight. Nine. Ten."
     chunks = []
-    from rag.types import Chunk
+    from rag.core.types import Chunk
 
     for i, word in enumerate(text.split()):
         chunks.append(Chunk(f"c{i}", "doc1", "sentence", i, word, i, i + 1, "x.txt", "x"))
@@ -228,7 +229,6 @@ def test_killed_batch_reruns_to_a_consistent_store(cli_env, tmp_path, make_setti
     settings = make_settings(data_dir=tmp_path / "data", index_dir=tmp_path / "index")
     from rag.app import build_app
 
-    qa = build_app(settings)
-    qa.__dict__["embedder"] = embedder
+    qa = build_app(settings, embedder=embedder)
     store_consistent(qa.store)
     assert len(qa.store.list_documents()) == len(list(folder.iterdir()))

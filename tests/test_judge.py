@@ -6,7 +6,10 @@ import json
 
 import pytest
 
-from rag.checks import (
+from rag.backends.chat import OpenAIChat
+from rag.core.protocols import Judge
+from rag.core.types import Chunk, ClaimVerdict, Hit, Source
+from rag.judge.checks import (
     Claim,
     band_for,
     check_claim,
@@ -15,10 +18,10 @@ from rag.checks import (
     is_refusal_sentence,
     score_verdicts,
 )
-from rag.judge import HeuristicJudge, Judge, LLMJudge, build_judge
-from rag.judge_llm import extract_json, parse_report
-from rag.judge_prompt import JUDGE_PROMPT_VERSION
-from rag.types import Chunk, ClaimVerdict, Hit, Source
+from rag.judge.factory import build_judge
+from rag.judge.heuristic import HeuristicJudge
+from rag.judge.llm import LLMJudge, extract_json, parse_report
+from rag.judge.prompt import JUDGE_PROMPT_VERSION
 from tests.openai_server import Reply
 
 VOSTOK = (
@@ -168,7 +171,7 @@ def report(*claims: dict) -> dict:
 def make_llm_judge(make_settings, llm, heuristic):
     def make(**overrides: object) -> LLMJudge:
         values = {"openai_base_url": llm.base_url, "llm_retries": 0, "llm_timeout_s": 10, **overrides}
-        return LLMJudge(make_settings(**values), heuristic)
+        return LLMJudge(make_settings(**values), heuristic, OpenAIChat())
 
     return make
 
@@ -279,8 +282,8 @@ def test_tolerant_parsing():
 
 
 def test_build_judge_picks_by_settings(make_settings, embedder, llm):
-    assert isinstance(build_judge(make_settings(), embedder), HeuristicJudge)
-    judge = build_judge(make_settings(openai_base_url=llm.base_url), embedder)
+    assert isinstance(build_judge(make_settings(), embedder, OpenAIChat()), HeuristicJudge)
+    judge = build_judge(make_settings(openai_base_url=llm.base_url), embedder, OpenAIChat())
     assert isinstance(judge, LLMJudge) and isinstance(judge.fallback, HeuristicJudge)
 
 

@@ -7,9 +7,9 @@ import threading
 
 import numpy as np
 
-from rag.lexical import LexicalIndex, Tokenizer, indexed_text
-from rag.store import chunk_to_metadata
-from rag.types import Chunk, Strategy
+from rag.backends.bm25 import LexicalIndex, Tokenizer, indexed_text
+from rag.backends.chroma_records import chunk_to_metadata
+from rag.core.types import Chunk, Strategy
 from tests.conftest import SAMPLES
 from tests.test_ingest import _cli, cli_env  # noqa: F401 - fixture re-used
 
@@ -145,7 +145,7 @@ def test_persisted_index_is_reloaded_and_rebuilt_when_stale(make_app, tmp_path):
 
 def test_dropped_collections_invalidate_the_persisted_index(make_app):
     """`ingest --rebuild` drops the collections: the generation restarts, the collection ids change."""
-    from rag.store import PARENTS, REGISTRY
+    from rag.core.types import PARENTS, REGISTRY
 
     qa = make_app()
     qa.ingestor.ingest_paths([SAMPLES / "solar_system_guide.md"], SENTENCE)
@@ -188,7 +188,7 @@ def test_cli_ingest_leaves_a_fresh_lexical_index(cli_env, tmp_path):  # noqa: F8
     run = _cli("ingest", str(docs), "--strategy", "sentence", env=cli_env, timeout=600)
     assert run.returncode == 0, run.stderr
     from rag.app import build_app
-    from rag.settings import Settings
+    from rag.core.settings import Settings
 
     qa = build_app(Settings(_env_file=None, data_dir=tmp_path / "data", index_dir=tmp_path / "index"))
     index = LexicalIndex(qa.store, "sentence", tmp_path / "index" / "lexical")

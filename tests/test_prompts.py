@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from rag.prompts import (
+from rag.answer.prompts import (
     PROMPTS,
     REFUSAL,
     build_condense_messages,
@@ -17,7 +17,7 @@ from rag.prompts import (
     neutralise,
     normalise_history,
 )
-from rag.types import Chunk, Hit, Source
+from rag.core.types import Chunk, Hit, Source
 
 BLOCK = re.compile(r'<source id="(\d+)"([^>]*)>(.*?)</source>', re.DOTALL)
 

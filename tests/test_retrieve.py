@@ -6,9 +6,9 @@ import shutil
 
 import pytest
 
-from rag.retrieve import Candidate, fuse, mmr_select
-from rag.settings import Settings
-from rag.types import ALL_STRATEGIES, Chunk, Strategy
+from rag.core.settings import Settings
+from rag.core.types import ALL_STRATEGIES, Chunk, Strategy
+from rag.retrieval.hybrid import Candidate, fuse, mmr_select
 from tests.conftest import SAMPLES
 
 MODES = ("dense", "lexical", "hybrid")
@@ -22,8 +22,7 @@ def qa(tmp_path_factory, embedder):
     root = tmp_path_factory.mktemp("retrieve")
     docs = root / "docs"
     shutil.copytree(SAMPLES, docs, ignore=shutil.ignore_patterns(".*", "*.py"))
-    app = build_app(Settings(_env_file=None, data_dir=root / "data", index_dir=root / "index"))
-    app.__dict__["embedder"] = embedder
+    app = build_app(Settings(_env_file=None, data_dir=root / "data", index_dir=root / "index"), embedder=embedder)
     reports = app.ingestor.ingest_paths([docs], ALL_STRATEGIES)
     assert all(r.status == "ingested" for r in reports), [(r.source, r.error) for r in reports]
     app.refresh_indexes(ALL_STRATEGIES)

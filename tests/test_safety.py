@@ -10,13 +10,13 @@ import shutil
 
 import pytest
 
-from rag.answer import AskOptions
-from rag.filters import OFFTOPIC_MIN, OutputFilter, configured_secrets
-from rag.injection import INJECTION_FLAG, find_injection, find_jailbreak
-from rag.prompts import PROMPTS, REFUSAL
-from rag.redact import PII_RULES, SECRET_RULES, redact
-from rag.settings import Settings
-from rag.types import Answer, Strategy
+from rag.answer.answerer import AskOptions
+from rag.answer.prompts import PROMPTS, REFUSAL
+from rag.core.settings import Settings
+from rag.core.types import Answer, Strategy
+from rag.safety.filters import OFFTOPIC_MIN, OutputFilter, configured_secrets
+from rag.safety.injection import INJECTION_FLAG, find_injection, find_jailbreak
+from rag.safety.redact import PII_RULES, SECRET_RULES, redact
 from tests.conftest import SAMPLES
 from tests.openai_server import Reply
 
@@ -54,8 +54,7 @@ def qa(tmp_path_factory, embedder, openai_server):
         llm_retries=0,
         cache_enabled=False,  # every question here must reach the filters and the model
     )
-    app = build_app(settings)
-    app.__dict__["embedder"] = embedder
+    app = build_app(settings, embedder=embedder)
     reports = app.ingestor.ingest_paths([docs], [Strategy.PARENT_CHILD, Strategy.SENTENCE])
     assert all(r.status == "ingested" for r in reports), [(r.source, r.error) for r in reports]
     app.loader.close()
@@ -103,13 +102,12 @@ def test_poisoned_passage_stays_inside_its_block_and_is_flagged(ask, llm):
 
 
 def test_flags_are_raised_in_extractive_mode_too(qa, embedder):
-    from rag.answer import Answerer
-    from rag.generate import make_generator
+    from rag.answer.answerer import Answerer
+    from rag.answer.generate import make_generator
 
     offline = qa.settings.model_copy(update={"openai_base_url": None, "openai_api_key": None})
-    answerer = Answerer(
-        offline, qa.retriever, embedder, qa.judge, lambda s: make_generator(s, embedder), qa.answer_hooks
-    )
+    generator = lambda s: make_generator(s, embedder, qa.chat_factory)  # noqa: E731
+    answerer = Answerer(offline, qa.retriever, embedder, qa.judge, generator, qa.answer_hooks)
     answer = answerer.answer("How often must the circulation pump be serviced?", options=AskOptions(judge=False))
     assert answer.mode == "extractive"
     assert any(INJECTION_FLAG in s.flags for s in answer.sources)

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ingest.sentences import RuleSentenceSplitter, split_sentences
+from rag.core.sentences import RuleSentenceSplitter, split_sentences
 
 
 def sentences(text: str) -> list[str]:

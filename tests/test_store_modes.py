@@ -21,8 +21,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag.store import ChunkStore, DocumentRecord, FingerprintMismatch, StoreUnavailable, make_client
-from rag.types import ALL_STRATEGIES, Chunk, Strategy
+from rag.backends.chroma_client import make_client
+from rag.backends.chroma_store import ChunkStore
+from rag.core.errors import FingerprintMismatch, StoreUnavailable
+from rag.core.types import ALL_STRATEGIES, Chunk, DocumentRecord, Strategy
 from tests.chroma_server import CHROMA, AuthProxy, ChromaServer, free_port
 from tests.conftest import REPO, SAMPLES
 from tests.test_ingest import CountingEmbedder, store_consistent
@@ -48,10 +50,10 @@ def mode_app(mode, make_app):
     """make_app in the parametrized mode; apps made in one test share one store."""
     base = f"t{uuid.uuid4().hex[:12]}"
 
-    def make(**overrides: object):
+    def make(components: dict | None = None, **overrides: object):
         if mode is not None:
             overrides = {"chroma_host": mode.host, "chroma_port": mode.port, "collection": base, **overrides}
-        qa = make_app(**overrides)
+        qa = make_app(components, **overrides)
         assert bool(qa.settings.chroma_host) == (mode is not None)
         return qa
 
@@ -81,14 +83,12 @@ def test_ingest_samples(mode_app, samples):
 
 
 def test_unchanged_files_are_skipped(mode_app, samples, embedder):
-    qa = mode_app()
     counting = CountingEmbedder(embedder)
-    qa.__dict__["embedder"] = counting
+    qa = mode_app({"embedder": counting})
     first = qa.ingestor.ingest_paths([samples], [Strategy.SENTENCE])
     embedded = counting.texts
     generation = qa.store.generation()
-    qa2 = mode_app()  # a second app on the same store
-    qa2.__dict__["embedder"] = counting
+    qa2 = mode_app({"embedder": counting})  # a second app on the same store
     again = qa2.ingestor.ingest_paths([samples], [Strategy.SENTENCE])
     assert [r.status for r in again] == ["unchanged"] * len(first)
     assert counting.texts == embedded and qa.store.generation() == generation

@@ -15,16 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from rag.types import (
-    Answer,
-    Chunk,
-    Citation,
-    ClaimVerdict,
-    Faithfulness,
-    FileReport,
-    Hit,
-    Source,
-)
+from rag.core.types import Answer, Chunk, Citation, ClaimVerdict, Faithfulness, FileReport, Hit, Source
 from tests.conftest import REPO, SAMPLES
 from ui import render
 from ui.web import parse_auth

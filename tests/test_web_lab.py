@@ -10,8 +10,8 @@ import threading
 import pytest
 
 import ui.lab_tab
+from rag.core.types import Strategy
 from rag.eval.harness import BASELINES
-from rag.types import Strategy
 from tests.conftest import SAMPLES
 from tests.test_web import _rows, free_port, serve
 from ui.lab_tab import EMPTY_LIBRARY, Lab, recommendation

@@ -14,9 +14,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from rag.library import MAX_NAME_BYTES, safe_name
 from tests.conftest import SAMPLES
 from tests.test_web import PDF, _rows, free_port, serve
-from ui.callbacks import MAX_NAME_BYTES, Callbacks, safe_name
+from ui.callbacks import Callbacks
 
 ASK_OPTIONS = {"strategy": "parent-child", "judge": False}
 QUESTIONS = [

@@ -6,20 +6,17 @@ each browser session's gr.State), so any number of sessions can call it at once.
 
 from __future__ import annotations
 
-import contextlib
-import re
-import shutil
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
 
-from ingest.pipeline import file_digest
-from rag.answer import AskOptions
+from rag.answer.answerer import AskOptions
 from rag.app import DocQA
-from rag.settings import parse_strategies
-from rag.types import Answer, FileReport, Strategy
+from rag.core.settings import parse_strategies
+from rag.core.types import Answer, FileReport, Strategy
+from rag.library import DocumentNotFound, SourceFileGone, safe_name
 from ui import render
 
 ALL = "all"
@@ -61,25 +58,6 @@ def _strategies(choice: str | None) -> tuple[Strategy, ...]:
 def _file_name(path: str) -> str:
     # Gradio keeps the original name as the last path part of its upload cache (…/<hash>/<name>).
     return safe_name(Path(path).name)
-
-
-_UNSAFE_CHARS = re.compile(r'[\x00-\x1f\x7f<>:"|?*]')
-MAX_NAME_BYTES = 120
-
-
-def safe_name(raw: str | None) -> str:
-    """A document name that is one plain file name: no folders, control characters or leading dots,
-    at most MAX_NAME_BYTES (UTF-8) with the extension kept; "upload" when nothing is left."""
-    name = re.split(r"[\\/]", raw or "")[-1]
-    name = " ".join(_UNSAFE_CHARS.sub("", name).split()).strip(" .")
-    stem, dot, ext = name.rpartition(".")
-    if not dot or not stem:
-        stem, dot, ext = name, "", ""
-    ext = ext[:16]
-    while stem and len(f"{stem}{dot}{ext}".encode()) > MAX_NAME_BYTES:
-        stem = stem[:-1]
-    stem = stem.rstrip(" .")
-    return f"{stem}{dot}{ext}" if stem else "upload"
 
 
 def _record_dict(record) -> dict:
@@ -236,60 +214,30 @@ class Callbacks:
         for i, path in enumerate(paths):
             name = _file_name(path)
             tracker = GradioProgress(progress, name, i, len(paths))
-            reports.append(self._ingest_upload(path, name, strategies, tracker))
+            reports.append(self.qa.library.add_upload(path, name, strategies, progress=tracker, refresh=False))
             if i + 1 < len(paths):
                 yield render.report_rows(reports), render.busy(f"Ingested {i + 1} of {len(paths)} files…")
         if any(r.status == "ingested" for r in reports):
             progress(1.0, desc="Updating the keyword index")
-            self.qa.refresh_indexes(strategies)  # so the first question after an upload is fast
+            self.qa.library.refresh_after(reports, strategies)  # so the first question after an upload is fast
         yield render.report_rows(reports), render.report_summary(reports)
-
-    @property
-    def upload_dir(self) -> Path:
-        """Uploaded files are kept under the index dir (never a folder the web server serves)."""
-        return self.qa.settings.resolved_index_dir / "uploads"
-
-    def _ingest_upload(self, path: str, name: str, strategies, tracker: GradioProgress) -> FileReport:
-        """Copy the upload to upload_dir/<content digest>/<safe name> and ingest it from there, so
-        re-ingest works after Gradio clears its cache; a failed file leaves no copy behind."""
-        source = Path(path)
-        if not source.is_file():
-            return self.qa.ingestor.ingest_file(path, strategies, source=name, progress=tracker)
-        root = self.upload_dir.resolve()
-        stored = (root / file_digest(source)[:16] / name).resolve()
-        if not stored.is_relative_to(root):  # safe_name makes this impossible; never write outside
-            return FileReport(path=name, source=name, status="failed", error="invalid file name")
-        previous = self.qa.store.get_document(name)
-        fresh = not stored.exists()
-        if fresh:
-            stored.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(source, stored)
-        report = self.qa.ingestor.ingest_file(stored, strategies, source=name, progress=tracker)
-        if report.status == "failed" and fresh:
-            _discard(stored, root)
-        elif report.status == "ingested" and previous and previous.path and Path(previous.path) != stored:
-            _discard(Path(previous.path), root)  # the replaced version's copy
-        return report
 
     # --- library ---------------------------------------------------------------------------------
     def documents(self) -> list[dict]:
         """All ingested documents: name, title, file_type, pages, chunks per strategy, ingested_at, warnings."""
-        return [_record_dict(r) for r in self.qa.store.list_documents()]
+        return [_record_dict(r) for r in self.qa.library.documents()]
 
     def remove(self, name: str) -> dict:
         """Remove a document by name (as listed by `documents`)."""
-        record = self.qa.store.get_document(name) if name else None
-        removed = bool(name) and self.qa.store.remove_document(name)
-        if removed:
-            self.qa.refresh_indexes()
-            if record and record.path:
-                _discard(Path(record.path), self.upload_dir.resolve())  # only a copy we stored
-        message = f"Removed {name}." if removed else f"No document named {name!r}."
-        return {"removed": removed, "name": name, "message": message}
+        try:
+            self.qa.library.remove(name)
+        except DocumentNotFound:
+            return {"removed": False, "name": name, "message": f"No document named {name!r}."}
+        return {"removed": True, "name": name, "message": f"Removed {name}."}
 
     def library(self, selected: str | None = None) -> tuple:
         """Table, summary, the name pickers (library and chat filter) and the header, in one refresh."""
-        records = self.qa.store.list_documents()
+        records = self.qa.library.documents()
         names = [r.source for r in records]
         keep = selected if selected in names else (names[0] if names else None)
         return (
@@ -303,7 +251,7 @@ class Callbacks:
     def header(self, count: int | None = None) -> str:
         s = self.qa.settings
         if count is None:
-            count = len(self.qa.store.list_documents())
+            count = len(self.qa.library.documents())
         return render.header(s.llm_enabled, s.llm_model, count)
 
     def remove_from_ui(self, name: str | None) -> str:
@@ -316,34 +264,20 @@ class Callbacks:
         """Ingest a document again from the path it was read from (if that file still exists)."""
         if not name:
             return render.banner("info", "Choose a document to re-ingest.")
-        record = self.qa.store.get_document(name)
-        if record is None:
-            return render.banner("error", f"No document named {name!r}.")
-        if not record.path or not Path(record.path).is_file():
-            return render.banner(
-                "warn", f"The original file of {name} is gone.", f"It was read from {record.path}; upload it again."
-            )
-        strategies = [Strategy(s) for s in record.chunks] or list(self.qa.settings.strategies)
         tracker = GradioProgress(progress, name, 0, 1)
-        report = self.qa.ingestor.ingest_file(record.path, strategies, source=name, progress=tracker)
+        try:
+            report = self.qa.library.reingest(name, progress=tracker)
+        except DocumentNotFound:
+            return render.banner("error", f"No document named {name!r}.")
+        except SourceFileGone as exc:
+            return render.banner(
+                "warn", f"The original file of {name} is gone.", f"It was read from {exc.path}; upload it again."
+            )
         if report.status == "failed":
             return render.banner("error", f"Re-ingesting {name} failed.", report.error)
-        if report.status == "ingested":
-            self.qa.refresh_indexes(strategies)
         if report.status == "unchanged":
             return render.banner("ok", f"{name} is up to date.", "The file has not changed since it was ingested.")
         return render.banner("ok", f"Re-ingested {name}.", render.chunks_label(report.chunks))
-
-
-def _discard(path: Path, root: Path) -> None:
-    """Delete a stored upload (and its folder when empty); only ever inside `root`."""
-    path = path.resolve()
-    if not path.is_relative_to(root) or path == root:
-        return
-    path.unlink(missing_ok=True)
-    if path.parent != root:
-        with contextlib.suppress(OSError):  # another document with the same content still lives there
-            path.parent.rmdir()
 
 
 def _role(message: Any) -> str:

@@ -9,6 +9,7 @@ import json
 import os
 import sys
 from datetime import datetime
+from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import Annotated
 
@@ -17,10 +18,12 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from rag.answer.answerer import AskOptions
 from rag.app import DocQA, build_app
-from rag.settings import load_settings, parse_strategies
-from rag.store import FingerprintMismatch, StoreUnavailable
-from rag.types import FileReport
+from rag.core.errors import FingerprintMismatch, StoreUnavailable
+from rag.core.settings import load_settings, offline_environment, parse_strategies, settings_table
+from rag.core.types import FileReport, Strategy
+from rag.library import DocumentNotFound
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Ask your documents, with cited sources.")
 docs_app = typer.Typer(no_args_is_help=True, help="The document library.")
@@ -31,6 +34,21 @@ app.add_typer(docs_app, name="docs")
 _PIPED_WIDTH = None if os.environ.get("COLUMNS") else 140
 console = Console(stderr=True, width=None if sys.stderr.isatty() else _PIPED_WIDTH)
 out = Console(width=None if sys.stdout.isatty() else _PIPED_WIDTH)
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"docqa {package_version('docqa')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Ask your documents, with cited sources."""
 
 
 def _app(**overrides: object) -> DocQA:
@@ -95,7 +113,7 @@ def ingest(
     qa = _app()
     if if_empty and not rebuild:
         try:
-            count = len(qa.store.list_documents())
+            count = len(qa.library.documents())
         except (FingerprintMismatch, StoreUnavailable) as exc:
             raise _fail(str(exc)) from None
         if count:
@@ -106,9 +124,7 @@ def ingest(
     except ValueError as exc:
         raise _fail(str(exc)) from None
     if rebuild:
-        from rag.store import PARENTS, REGISTRY
-
-        qa.store.drop([*(s.value for s in parse_strategies("all")), PARENTS, REGISTRY])
+        qa.library.rebuild()
     try:
         qa.warm_up()
         with Progress(
@@ -119,8 +135,7 @@ def ingest(
             console=console,
             disable=as_json or not console.is_terminal,
         ) as progress:
-            reports = qa.ingestor.ingest_paths(paths, strategies, glob=glob, progress=RichProgress(progress))
-        qa.refresh_indexes(strategies)  # build the BM25 indexes now, not on the first question
+            reports = qa.library.add_paths(paths, strategies, glob=glob, progress=RichProgress(progress))
     except (FingerprintMismatch, StoreUnavailable) as exc:
         raise _fail(str(exc)) from None
     if as_json:
@@ -140,7 +155,7 @@ def docs_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """List ingested documents."""
     qa = _app()
     try:
-        records = qa.store.list_documents()
+        records = qa.library.documents()
     except (FingerprintMismatch, StoreUnavailable) as exc:
         raise _fail(str(exc)) from None
     if as_json:
@@ -160,9 +175,12 @@ def docs_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
 def docs_remove(name: Annotated[str, typer.Argument(help="Document name as shown by `docqa docs list`.")]) -> None:
     """Remove a document and all its chunks."""
     qa = _app()
-    if not qa.store.remove_document(name):
-        known = ", ".join(r.source for r in qa.store.list_documents()) or "none"
-        raise _fail(f"no document named {name!r} (known: {known})", 1)
+    try:
+        qa.library.remove(name)
+    except DocumentNotFound as exc:
+        raise _fail(str(exc), 1) from None
+    except (FingerprintMismatch, StoreUnavailable) as exc:
+        raise _fail(str(exc)) from None
     out.print(f"removed {name}")
 
 
@@ -179,9 +197,6 @@ def ask(
     as_json: Annotated[bool, typer.Option("--json", help="Print the structured result as JSON.")] = False,
 ) -> None:
     """Answer a question from the ingested documents, with citations and a faithfulness score."""
-    from rag.answer import AskOptions
-    from rag.types import Strategy
-
     try:
         options = AskOptions(
             strategy=Strategy(strategy) if strategy else None,
@@ -240,8 +255,6 @@ def _print_answer(result) -> None:
 @app.command()
 def config() -> None:
     """Show every setting with its current value (secrets masked) and environment variable."""
-    from rag.settings import settings_table
-
     print(settings_table(_app().settings))
 
 
@@ -251,7 +264,7 @@ def ui(
     port: Annotated[int | None, typer.Option(help="Port (default: DOCQA_PORT or 7860).")] = None,
 ) -> None:
     """Serve the web UI (login from DOCQA_AUTH='user:pass,...'; nothing is fetched from outside)."""
-    from ui.web import launch
+    from ui.web import launch  # gradio takes seconds to import: only for this command
 
     qa = _app(host=host, port=port)
     console.print(f"docqa web UI on http://{qa.settings.host}:{qa.settings.port} (loading models…)")
@@ -284,7 +297,7 @@ def eval_(
     collection: Annotated[str | None, typer.Option(help="Use this collection as it is (an existing index).")] = None,
 ) -> None:
     """Compare chunking strategies (and two baselines) on a question set, or on your library (--lab)."""
-    from rag.eval.report import print_table, write_report
+    from rag.eval.report import print_table, write_report  # matplotlib: only for this command
 
     qa = _app(index_dir=index_dir)
     names = [s.value for s in parse_strategies(strategies)] if strategies else None
@@ -318,7 +331,10 @@ def eval_(
 
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
-    from rag.settings import offline_environment
-
     offline_environment()
     app(args=argv if argv is not None else sys.argv[1:], prog_name="docqa")
+
+
+def ingest_main(argv: list[str] | None = None) -> None:
+    """`docqa-ingest PATH...`: the batch ingest script, the same as `docqa ingest PATH...`."""
+    main(["ingest", *(argv if argv is not None else sys.argv[1:])])

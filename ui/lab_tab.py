@@ -18,10 +18,10 @@ from typing import Any
 import gradio as gr
 
 from rag.app import DocQA
+from rag.core.types import ALL_STRATEGIES
 from rag.eval.harness import BASELINES
 from rag.eval.lab import run_lab
 from rag.eval.report import LAB_BIAS, chart, table_rows
-from rag.types import ALL_STRATEGIES
 from ui import render
 
 DEFAULT_QUESTIONS = 30
@@ -156,7 +156,7 @@ class Lab:
         than a raised error, so the page and API callers see the same explanation. Returns (message HTML,
         method Markdown, table, chart image, recommendation Markdown)."""
         nothing = {"headers": list(NO_TABLE["headers"]), "data": []}
-        records = self.qa.store.list_documents()
+        records = self.qa.library.documents()
         if not records:
             return render.banner("info", EMPTY_LIBRARY, EMPTY_HINT), "", nothing, None, ""
         known = [s.value for s in ALL_STRATEGIES]

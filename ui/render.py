@@ -11,8 +11,7 @@ import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from rag.store import DocumentRecord
-from rag.types import Answer, Citation, Faithfulness, FileReport, Source
+from rag.core.types import Answer, Citation, DocumentRecord, Faithfulness, FileReport, Source
 
 MARKER_RE = re.compile(r"\[(\d{1,3}(?:\s*[,;–-]\s*\d{1,3})*)\]")
 CONTEXT_CHARS = 260  # passage context kept on each side of a highlighted sentence

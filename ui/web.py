@@ -10,8 +10,8 @@ from __future__ import annotations
 import gradio as gr
 
 from rag.app import DocQA
-from rag.settings import offline_environment
-from rag.types import ALL_STRATEGIES
+from rag.core.settings import offline_environment
+from rag.core.types import ALL_STRATEGIES
 from ui import lab_tab, render
 from ui.callbacks import ALL, Callbacks
 from ui.style import CSS
@@ -257,9 +257,8 @@ def launch(qa: DocQA, *, block: bool = True, quiet: bool = False) -> gr.Blocks:
     s = qa.settings
     auth = parse_auth(s.auth.get_secret_value() if s.auth else None)
     qa.warm_up()
-    qa.store.recover()  # finish or roll back an ingest that a previous run left half-done
-    _ = qa.ingestor, qa.answerer  # build the shared components before the first request
-    qa.refresh_indexes()  # keyword indexes current before the first question
+    _ = qa.library, qa.answerer  # build the shared components before the first request
+    qa.library.open()  # recover a half-done ingest; keyword indexes current before the first question
     demo = build_ui(qa)
     demo.queue(default_concurrency_limit=LIBRARY_CONCURRENCY, max_size=256)
     demo.launch(

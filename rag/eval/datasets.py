@@ -21,7 +21,7 @@ import random
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rag.types import LoadedDocument, PageSpan
+from rag.core.types import LoadedDocument, PageSpan
 
 PARAGRAPH_SEPARATOR = "\n\n"
 

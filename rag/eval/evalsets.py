@@ -1,7 +1,7 @@
 """Question sets for `docqa eval`: the item and set types, and the loaders for SQuAD-style JSON and JSONL.
 
 The PDF sets with free-text answers (Docugami SEC 10-Q, ARAGOG) live in rag/eval/pdfsets.py;
-`load_eval_set` picks the right loader for a path.
+`rag.eval.sets.load_eval_set` picks the right loader for a path.
 """
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ingest.loaders import load_document
+from rag.core.types import LoadedDocument
 from rag.eval.datasets import AnswerSpan, load_covidqa, load_korquad
-from rag.types import LoadedDocument
 
 
 @dataclass
@@ -60,8 +61,6 @@ def find_spans(text: str, answer: str) -> tuple[AnswerSpan, ...]:
 
 
 def load_jsonl(path: Path, limit: int = 0) -> EvalSet:
-    from ingest.loaders import load_document
-
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     if limit:
         rows = rows[:limit]
@@ -98,17 +97,3 @@ def load_squad(path: Path, limit: int = 0) -> EvalSet:
         qa = load_korquad(path, sample=limit)
     items = [EvalItem(i.id, i.question, i.source, i.answers, i.answers[0].text) for i in qa.items]
     return EvalSet(path.stem, _file_hash(path), qa.documents, items, list(qa.notes))
-
-
-def load_eval_set(path: str | Path, limit: int = 0) -> EvalSet:
-    """The set at `path` (a file, or a folder holding one); `limit`: at most that many questions."""
-    from rag.eval.pdfsets import pdf_set_loader
-
-    if (loader := pdf_set_loader(path := Path(path))) is not None:
-        return loader(path, limit)
-    if path.is_dir():  # a dataset folder: its one JSON / JSONL file
-        found = sorted(path.glob("*.jsonl")) or sorted(path.glob("*.json"))
-        if not found:
-            raise ValueError(f"no .json or .jsonl dataset in {path}")
-        path = found[0]
-    return load_jsonl(path, limit) if path.suffix == ".jsonl" else load_squad(path, limit)

@@ -23,7 +23,11 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.eval.evalsets import EvalItem, EvalSet, load_eval_set
+from rag.answer.answerer import AskOptions
+from rag.app import build_app
+from rag.backends.bm25 import PlainBM25
+from rag.core.types import ALL_STRATEGIES, LoadedDocument, Strategy
+from rag.eval.evalsets import EvalItem, EvalSet
 from rag.eval.metrics import (
     Passage,
     answer_recall,
@@ -35,7 +39,7 @@ from rag.eval.metrics import (
     token_f1,
     within_budget,
 )
-from rag.types import ALL_STRATEGIES, LoadedDocument, Strategy
+from rag.eval.sets import load_eval_set
 
 RANK_DEPTH = 60  # passages asked for per question: enough for a 1,000-word budget of sentences
 WORD = re.compile(r"\S+")
@@ -47,14 +51,9 @@ FREE_TEXT = ("doc_hit", "answer_recall", "recall_k", "answer_found", "doc_top1")
 # --- the eval app -------------------------------------------------------------------------------------
 def eval_app(qa, key: str, collection: str | None = None):
     """A DocQA over `<collection>_eval_<key>` (same index folder), sharing qa's loaded models."""
-    from rag.app import build_app
-
     name = collection or f"{qa.settings.collection}_eval_{key}"
-    app = build_app(qa.settings.model_copy(update={"collection": name, "cache_enabled": False}))
-    for slot in ("embedder", "counter"):
-        if slot in qa.__dict__:
-            app.__dict__[slot] = qa.__dict__[slot]
-    return app
+    settings = qa.settings.model_copy(update={"collection": name, "cache_enabled": False})
+    return build_app(settings, **qa.components("embedder", "counter"))
 
 
 def ingest_set(qa, docs: list[LoadedDocument], log=print) -> dict:
@@ -95,7 +94,6 @@ class Baselines:
     """The LangChain tutorial recipe (dense top-k over 1000/200-character chunks) and BM25 on them."""
 
     def __init__(self, docs: list[LoadedDocument], embedder, cache_dir: Path | None = None) -> None:
-        import bm25s
         from langchain_text_splitters import RecursiveCharacterTextSplitter
 
         splitter = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200, add_start_index=True)
@@ -117,17 +115,15 @@ class Baselines:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 np.save(path, self.vectors)
         self.embedder = embedder
-        self.bm25 = bm25s.BM25()
-        self.bm25.index([_words(p.text) for p in self.passages], show_progress=False)
+        self.bm25 = PlainBM25([_words(p.text) for p in self.passages])
 
     def search(self, name: str, question: str, k: int = 50) -> list[int]:
         if "dense" in name:
             scores = self.vectors @ np.asarray(self.embedder.embed_query(question), dtype=np.float32)
             return [int(i) for i in np.argsort(-scores)[:k]]
-        ids = self.bm25.get_tokens_ids(_words(question))
-        if not ids:
+        scores = self.bm25.scores(_words(question))
+        if scores is None:
             return []
-        scores = self.bm25.get_scores_from_ids(ids)
         return [int(i) for i in np.argsort(-scores)[:k] if scores[i] > 0]
 
 
@@ -220,8 +216,6 @@ def evaluate(
 
 def answer_quality(qa, strategy: str, k: int, items: list[EvalItem]) -> dict:
     """Generated answers through the real answer road: faithfulness (qa.judge) and token F1 vs gold."""
-    from rag.answer import AskOptions
-
     faith, f1 = [], []
     for item in items:
         ans = qa.answerer.answer(item.question, options=AskOptions(strategy=Strategy(strategy), k=k))

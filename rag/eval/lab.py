@@ -17,10 +17,12 @@ from __future__ import annotations
 import random
 import re
 
+from rag.answer.generate import OpenAIGenerator
+from rag.core.sentences import split_sentences
+from rag.core.types import PARENTS, LoadedDocument
 from rag.eval.datasets import AnswerSpan, make_document
 from rag.eval.evalsets import EvalItem
 from rag.eval.harness import add_deltas, evaluate
-from rag.types import LoadedDocument
 
 NUMBER = re.compile(r"(?<![\w.])\d[\d,.]*\d(?:\s?%)?|(?<![\w.])\d(?:\s?%)?")
 NAME = re.compile(r"(?<![\w-])[A-Z][\w-]+(?:\s+(?:of\s+|the\s+)?[A-Z][\w-]+)*")
@@ -35,8 +37,6 @@ METHOD = (
 
 def library_documents(qa) -> list[LoadedDocument]:
     """Each stored document's text, rebuilt from its chunks at their offsets (gaps become spaces)."""
-    from rag.store import PARENTS
-
     pieces: dict[str, list] = {}
     titles: dict[str, str] = {}
     kinds = [s.value for s in qa.settings.strategies] + [PARENTS]
@@ -71,8 +71,6 @@ def cloze(sentence: str) -> tuple[int, int] | None:
 
 def candidates(doc: LoadedDocument) -> list[tuple[int, int, int, int]]:
     """(sentence start, sentence end, answer start, answer end) in document offsets."""
-    from ingest.sentences import split_sentences
-
     out = []
     for a, b in split_sentences(doc.text):
         span = cloze(doc.text[a:b])
@@ -135,9 +133,7 @@ def run_lab(
         raise ValueError("the library is empty: ingest some documents first")
     generator = None
     if qa.settings.llm_enabled:
-        from rag.generate import OpenAIGenerator
-
-        generator = OpenAIGenerator(qa.settings)
+        generator = OpenAIGenerator(qa.settings, qa.chat_factory)
     items = make_questions(docs, questions, seed, generator)
     if not items:
         raise ValueError("no informative sentences (8-40 words with a number or a name) in the library")

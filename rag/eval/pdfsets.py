@@ -41,8 +41,9 @@ from collections import Counter
 from collections.abc import Callable, Collection, Iterable
 from pathlib import Path
 
+from ingest.loaders import LoadError, load_document, sandbox_pdf_limits
+from rag.core.types import LoadedDocument
 from rag.eval.evalsets import EvalItem, EvalSet
-from rag.types import LoadedDocument
 
 METRIC_NOTE = (
     "free-text answers without spans or pages: doc hit, answer recall (share of the gold answer's key "
@@ -99,8 +100,6 @@ def set_key(name: str, documents: Iterable[LoadedDocument]) -> str:
 
 def load_pdfs(folder: Path, names: Iterable[str]) -> tuple[dict[str, LoadedDocument], dict[str, str]]:
     """(loaded documents, {file name: reason it could not be loaded}); a bad PDF never raises."""
-    from ingest.loaders import LoadError, load_document, sandbox_pdf_limits
-
     docs: dict[str, LoadedDocument] = {}
     failed: dict[str, str] = {}
     for name in sorted(set(names)):

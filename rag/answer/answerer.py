@@ -1,0 +1,190 @@
+"""The answer road: question (+ history) -> standalone question -> retrieval -> grounded generation ->
+citations -> faithfulness -> one `Answer`.
+
+Everything is composed from injected parts (retriever, generator factory, judge), so the CLI, the web UI
+and the evaluation run exactly the same steps. `stream()` is the primitive; `answer()` drains it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from rag.answer.citations import resolve_citations
+from rag.answer.generate import condense_question
+from rag.answer.prompts import REFUSAL
+from rag.core.errors import GenerationError
+from rag.core.protocols import Embedder, Generator, Judge
+from rag.core.settings import Settings
+from rag.core.types import Answer, HistoryItem, Source, Strategy
+
+EXTRACTIVE_NOTICE = (
+    "Extractive mode: no language model is configured, so the answer quotes the best-matching sentences "
+    "of your documents and the faithfulness score comes from a heuristic judge. Set OPENAI_API_KEY (or "
+    "OPENAI_BASE_URL for a local server such as Ollama or vLLM) to get generated answers."
+)
+
+
+@dataclass
+class AskOptions:
+    """Per-question overrides of the settings (the UI's settings panel, CLI flags)."""
+
+    strategy: Strategy | None = None
+    k: int | None = None
+    retrieval_mode: str | None = None
+    mmr: bool | None = None
+    threshold: float | None = None
+    documents: list[str] | None = None
+    model: str | None = None
+    temperature: float | None = None
+    max_tokens: int | None = None
+    judge: bool = True
+
+    def settings_update(self) -> dict:
+        update = {
+            "strategy": self.strategy,
+            "top_k": self.k,
+            "retrieval_mode": self.retrieval_mode,
+            "mmr": self.mmr,
+            "relevance_threshold": self.threshold,
+            "llm_model": self.model,
+            "temperature": self.temperature,
+            "max_tokens": self.max_tokens,
+        }
+        return {k: v for k, v in update.items() if v is not None}
+
+
+@dataclass
+class StreamEvent:
+    """`status` (a step started), `delta` (answer text), or `answer` (the final result, always last)."""
+
+    kind: str
+    text: str = ""
+    answer: Answer | None = None
+
+
+class AnswerHook(Protocol):
+    """A step around the answer road (safety filters, semantic cache). Any method may be a no-op.
+
+    `before_retrieve` and `before_generate` return an Answer to stop early (a refusal, a cache hit) or
+    None to go on; `before_generate` may also flag sources in place. `after_answer` may rewrite the final
+    answer (redaction) or record it (cache). Hooks run in list order.
+    """
+
+    def before_retrieve(self, question: str, standalone: str, settings: Settings) -> Answer | None: ...
+
+    def before_generate(self, question: str, sources: list[Source], settings: Settings) -> Answer | None: ...
+
+    def after_answer(self, answer: Answer, settings: Settings) -> Answer: ...
+
+
+@dataclass
+class Answerer:
+    settings: Settings
+    retriever: object  # rag.retrieval.hybrid.Retriever (duck-typed: retrieve(query, **options) -> Retrieval)
+    embedder: Embedder
+    judge: Judge
+    make_generator: Callable[[Settings], Generator]
+    hooks: list[AnswerHook] = field(default_factory=list)  # wired in rag/app.py
+
+    def answer(
+        self, question: str, history: Sequence[HistoryItem] | None = None, options: AskOptions | None = None
+    ) -> Answer:
+        final = None
+        for event in self.stream(question, history, options):
+            if event.kind == "answer":
+                final = event.answer
+        assert final is not None
+        return final
+
+    def stream(
+        self, question: str, history: Sequence[HistoryItem] | None = None, options: AskOptions | None = None
+    ) -> Iterator[StreamEvent]:
+        options = options or AskOptions()
+        settings = self.settings.model_copy(update=options.settings_update())
+        timings: dict[str, float] = {}
+        t_all = time.perf_counter()
+        question = question.strip()
+        if not question:
+            yield StreamEvent("answer", answer=Answer(question, "", "Please type a question.", mode="refused"))
+            return
+        generator = self.make_generator(settings)
+
+        yield StreamEvent("status", "Understanding the question")
+        t0 = time.perf_counter()
+        standalone = condense_question(question, history, generator if generator.mode == "llm" else None)
+        timings["condense"] = time.perf_counter() - t0
+        for hook in self.hooks:
+            early = hook.before_retrieve(question, standalone, settings)
+            if early is not None:
+                yield StreamEvent("answer", answer=self._finish(early, timings, t_all))
+                return
+
+        yield StreamEvent("status", "Searching your documents")
+        t0 = time.perf_counter()
+        retrieval = self.retriever.retrieve(
+            standalone,
+            strategy=settings.strategy,
+            k=settings.top_k,
+            mode=settings.retrieval_mode,
+            mmr=settings.mmr,
+            threshold=settings.relevance_threshold,
+            doc_filter=options.documents,
+            budget_tokens=settings.context_budget_tokens,
+        )
+        timings["retrieve"] = time.perf_counter() - t0
+        if not retrieval.hits:
+            closest = [Source(i + 1, hit) for i, hit in enumerate(retrieval.closest)]
+            notice = retrieval.notice or "No passage in your documents matches this question."
+            answer = Answer(question, standalone, notice, mode="no-sources", sources=closest, notice=notice)
+            yield StreamEvent("answer", answer=self._finish(answer, timings, t_all))
+            return
+        sources = [Source(i + 1, hit) for i, hit in enumerate(retrieval.hits)]
+        for hook in self.hooks:
+            early = hook.before_generate(question, sources, settings)
+            if early is not None:
+                yield StreamEvent("answer", answer=self._finish(early, timings, t_all))
+                return
+
+        yield StreamEvent("status", "Writing the answer")
+        t0 = time.perf_counter()
+        pieces: list[str] = []
+        try:
+            for piece in generator.stream(standalone, sources, history):
+                pieces.append(piece)
+                yield StreamEvent("delta", piece)
+        except GenerationError as exc:
+            answer = Answer(question, standalone, str(exc), mode="error", sources=sources, notice=str(exc))
+            yield StreamEvent("answer", answer=self._finish(answer, timings, t_all))
+            return
+        text = "".join(pieces).strip() or REFUSAL
+        timings["generate"] = time.perf_counter() - t0
+
+        t0 = time.perf_counter()
+        citations, dropped = resolve_citations(text, sources, self.embedder)
+        timings["cite"] = time.perf_counter() - t0
+        answer = Answer(
+            question,
+            standalone,
+            text,
+            mode=generator.mode,
+            citations=citations,
+            sources=sources,
+            dropped_markers=dropped,
+            notice=EXTRACTIVE_NOTICE if generator.mode == "extractive" else retrieval.notice,
+        )
+        if options.judge:
+            yield StreamEvent("status", "Checking faithfulness")
+            t0 = time.perf_counter()
+            answer.faithfulness = self.judge.judge(question, text, sources)
+            timings["judge"] = time.perf_counter() - t0
+        for hook in self.hooks:
+            answer = hook.after_answer(answer, settings)
+        yield StreamEvent("answer", answer=self._finish(answer, timings, t_all))
+
+    @staticmethod
+    def _finish(answer: Answer, timings: dict[str, float], t_all: float) -> Answer:
+        answer.timings = {**timings, **answer.timings, "total": time.perf_counter() - t_all}
+        return answer

@@ -1,0 +1,190 @@
+"""The document library as a service: what the CLI, the web UI and the Python API call to change it.
+
+Before, each front end carried its own copy of these rules (the UI stored uploads and refreshed BM25
+after a removal, the CLI did neither), so the same action left a different library behind depending on
+where it was clicked. Here they exist once: every change ends with the lexical index refreshed, and a
+document's stored upload copy lives and dies with the document.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import shutil
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+
+from ingest.pipeline import Ingestor, file_digest
+from rag.core.protocols import ChunkIndex, Progress
+from rag.core.settings import Settings
+from rag.core.types import ALL_STRATEGIES, PARENTS, REGISTRY, DocumentRecord, FileReport, Strategy
+
+MAX_NAME_BYTES = 120
+_UNSAFE_CHARS = re.compile(r'[\x00-\x1f\x7f<>:"|?*]')
+
+
+class DocumentNotFound(LookupError):
+    """No document of that name; the message lists what there is."""
+
+
+class SourceFileGone(FileNotFoundError):
+    """A document cannot be re-ingested: the file it was read from no longer exists."""
+
+    def __init__(self, name: str, path: str) -> None:
+        super().__init__(f"the original file of {name} is gone (it was read from {path}); add it again")
+        self.name, self.path = name, path
+
+
+def safe_name(raw: str | None) -> str:
+    """A document name that is one plain file name: no folders, control characters or leading dots,
+    at most MAX_NAME_BYTES (UTF-8) with the extension kept; "upload" when nothing is left."""
+    name = re.split(r"[\\/]", raw or "")[-1]
+    name = " ".join(_UNSAFE_CHARS.sub("", name).split()).strip(" .")
+    stem, dot, ext = name.rpartition(".")
+    if not dot or not stem:
+        stem, dot, ext = name, "", ""
+    ext = ext[:16]
+    while stem and len(f"{stem}{dot}{ext}".encode()) > MAX_NAME_BYTES:
+        stem = stem[:-1]
+    stem = stem.rstrip(" .")
+    return f"{stem}{dot}{ext}" if stem else "upload"
+
+
+class Library:
+    """Add, list, remove, re-ingest and rebuild documents, with the same rules for every front end."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: ChunkIndex,
+        ingestor: Ingestor,
+        refresh: Callable[[Sequence[str]], None],
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.ingestor = ingestor
+        self.refresh = refresh  # brings the lexical indexes of these strategies up to date
+
+    @property
+    def upload_dir(self) -> Path:
+        """Uploaded files are kept under the index dir (never a folder the web server serves)."""
+        return self.settings.resolved_index_dir / "uploads"
+
+    def open(self) -> int:
+        """At start-up: finish or roll back an ingest a previous run left half-done, then bring the
+        lexical indexes up to date before the first question. Returns the documents recovered."""
+        recovered = self.store.recover()
+        self.refresh([s.value for s in self.settings.strategies])
+        return recovered
+
+    # --- reading ----------------------------------------------------------------------------------
+    def documents(self) -> list[DocumentRecord]:
+        return self.store.list_documents()
+
+    def get(self, name: str) -> DocumentRecord | None:
+        return self.store.get_document(name) if name else None
+
+    def require(self, name: str) -> DocumentRecord:
+        record = self.get(name)
+        if record is None:
+            known = ", ".join(r.source for r in self.documents()) or "none"
+            raise DocumentNotFound(f"no document named {name!r} (known: {known})")
+        return record
+
+    def _strategies(self, strategies: Iterable[Strategy | str] | None) -> list[Strategy]:
+        return [Strategy(s) for s in strategies] if strategies else list(self.settings.strategies)
+
+    def refresh_after(self, reports: Sequence[FileReport], strategies: Sequence[Strategy | str]) -> None:
+        """After a batch of `add_upload(..., refresh=False)`: one lexical refresh for the whole batch."""
+        if any(r.status == "ingested" for r in reports):
+            self.refresh([Strategy(s).value for s in strategies])  # so the first question after a change is fast
+
+    # --- adding -----------------------------------------------------------------------------------
+    def add_paths(
+        self,
+        paths: Sequence[str | Path],
+        strategies: Iterable[Strategy | str] | None = None,
+        *,
+        glob: str | None = None,
+        progress: Progress | None = None,
+    ) -> list[FileReport]:
+        """Ingest files and folders where they are (the CLI, the batch script, the Python API)."""
+        chosen = self._strategies(strategies)
+        reports = self.ingestor.ingest_paths(paths, chosen, glob=glob, progress=progress)
+        self.refresh_after(reports, chosen)
+        return reports
+
+    def add_upload(
+        self,
+        path: str | Path,
+        name: str,
+        strategies: Iterable[Strategy | str] | None = None,
+        *,
+        progress: Progress | None = None,
+        refresh: bool = True,
+    ) -> FileReport:
+        """Copy the upload to upload_dir/<content digest>/<safe name> and ingest it from there; a file
+        that fails leaves no copy behind, and a replaced version's copy is deleted."""
+        chosen = self._strategies(strategies)
+        name = safe_name(name)
+        source = Path(path)
+        if not source.is_file():
+            report = self.ingestor.ingest_file(path, chosen, source=name, progress=progress)
+        else:
+            report = self._ingest_copy(source, name, chosen, progress)
+        if refresh:
+            self.refresh_after([report], chosen)
+        return report
+
+    def _ingest_copy(self, source: Path, name: str, strategies: list[Strategy], progress) -> FileReport:
+        root = self.upload_dir.resolve()
+        stored = (root / file_digest(source)[:16] / name).resolve()
+        if not stored.is_relative_to(root):  # safe_name makes this impossible; never write outside
+            return FileReport(path=name, source=name, status="failed", error="invalid file name")
+        previous = self.store.get_document(name)
+        fresh = not stored.exists()
+        if fresh:
+            stored.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, stored)
+        report = self.ingestor.ingest_file(stored, strategies, source=name, progress=progress)
+        if report.status == "failed" and fresh:
+            self._discard(stored)
+        elif report.status == "ingested" and previous and previous.path and Path(previous.path) != stored:
+            self._discard(Path(previous.path))  # the replaced version's copy
+        return report
+
+    # --- changing ---------------------------------------------------------------------------------
+    def remove(self, name: str) -> DocumentRecord:
+        """Remove a document, its chunks and its stored upload copy; the lexical index follows at once."""
+        record = self.require(name)
+        if not self.store.remove_document(name):  # removed meanwhile by another front end
+            raise DocumentNotFound(f"no document named {name!r}")
+        self.refresh(list(record.chunks) or [s.value for s in self.settings.strategies])
+        if record.path:
+            self._discard(Path(record.path))  # only ever a copy we stored
+        return record
+
+    def reingest(self, name: str, *, progress: Progress | None = None) -> FileReport:
+        """Ingest a document again from the path it was read from ("unchanged" when it has not changed)."""
+        record = self.require(name)
+        if not record.path or not Path(record.path).is_file():
+            raise SourceFileGone(name, record.path)
+        strategies = [Strategy(s) for s in record.chunks] or list(self.settings.strategies)
+        report = self.ingestor.ingest_file(record.path, strategies, source=name, progress=progress)
+        self.refresh_after([report], strategies)
+        return report
+
+    def rebuild(self) -> None:
+        """Drop the whole index (every strategy, the parents and the registry): after changing models."""
+        self.store.drop([*(s.value for s in ALL_STRATEGIES), PARENTS, REGISTRY])
+
+    def _discard(self, path: Path) -> None:
+        """Delete a stored upload (and its folder when empty); only ever inside upload_dir."""
+        root = self.upload_dir.resolve()
+        path = path.resolve()
+        if not path.is_relative_to(root) or path == root:
+            return
+        path.unlink(missing_ok=True)
+        if path.parent != root:
+            with contextlib.suppress(OSError):  # another document with the same content still lives there
+                path.parent.rmdir()

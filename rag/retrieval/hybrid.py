@@ -1,0 +1,370 @@
+"""Retrieval: dense and BM25 legs, weighted reciprocal-rank fusion, threshold, MMR, parents, budget.
+
+One question, one strategy collection:
+1. dense leg: the `fetch_k` nearest chunks by cosine (Chroma), committed documents only;
+2. lexical leg: the `fetch_k` best BM25 chunks (rag/backends/bm25.py), kept fresh against the store;
+3. every candidate gets its dense cosine (fetched vectors for lexical-only ones), so the relevance
+   threshold means the same in every mode, and in hybrid its BM25 score too;
+4. fusion (hybrid), DOCQA_FUSION: "sum" (default) = dense_weight * minmax(cosine) + lexical_weight *
+   minmax(BM25) over the candidate pool; "rrf" = weighted reciprocal rank fusion of the two rankings.
+   The dense weight drops to cjk_dense_weight for questions mostly in Hangul/Han/Kana, since the bundled
+   embedder is English-only. benchmarks/retrieval.py --tune measured 48 settings on COVID-QA and KorQuAD:
+   the normalised sum gave the best hit@1,000 words and MRR@10 on English, and with the CJK weight at
+   0.25 it matches or beats BM25 alone on Korean (the README's retrieval table).
+   When no candidate passes the relevance threshold, `closest` still carries the best few;
+5. optional MMR over the fused candidates (relevance = normalised fused score, redundancy = cosine);
+6. parent-child: parents ranked by their best child, each parent once (`Hit.chunk` = the parent the
+   model reads, `Hit.matched` = the child the citation points at);
+7. top `k`, then the context budget in embedder tokens: sources in rank order until it is used.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from rag.core.protocols import ChunkIndex, LexicalIndex
+from rag.core.text import cjk_share
+from rag.core.types import PARENTS, Chunk, Hit, Strategy
+
+MODES = ("hybrid", "dense", "lexical")
+CLOSEST = 3  # passages shown instead of an answer when nothing passes the threshold
+
+
+@dataclass
+class Retrieval:
+    hits: list[Hit] = field(default_factory=list)
+    closest: list[Hit] = field(default_factory=list)  # filled only when no hit passed the threshold
+    notice: str = ""
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class Candidate:
+    """A chunk found by either leg, with both scores (completed for the leg that missed it)."""
+
+    chunk: Chunk
+    dense: float | None = None  # cosine similarity
+    lexical: float | None = None  # BM25 (0.0: no term in common)
+    dense_rank: int | None = None  # 1-based rank in the dense leg, None when that leg did not return it
+    lexical_rank: int | None = None
+    score: float = 0.0
+
+
+def _minmax(values: Sequence[float | None]) -> list[float]:
+    present = [v for v in values if v is not None]
+    if not present:
+        return [0.0] * len(values)
+    lo, hi = min(present), max(present)
+    return [0.0 if v is None else ((v - lo) / (hi - lo) if hi > lo else 1.0) for v in values]
+
+
+def _ranks(values: Sequence[float | None]) -> list[int | None]:
+    """1-based rank by descending value; None for missing or non-positive BM25 (no shared term)."""
+    order = sorted((i for i, v in enumerate(values) if v is not None), key=lambda i: -values[i])
+    ranks: list[int | None] = [None] * len(values)
+    for r, i in enumerate(order, 1):
+        ranks[i] = r
+    return ranks
+
+
+def fuse(
+    cands: Sequence[Candidate],
+    mode: str,
+    *,
+    method: str = "rrf",
+    dense_weight: float = 1.0,
+    lexical_weight: float = 1.0,
+    rrf_k: int = 60,
+) -> list[Candidate]:
+    """Score the candidates (in place) and return them best first.
+
+    Single-leg modes keep that leg's score. Hybrid, `method`:
+    - "rrf": weighted reciprocal rank fusion over the candidate pool, each leg ranking every candidate
+      by its completed score, so a passage the other leg missed still gets that leg's (low) rank;
+    - "rrf-legs": textbook RRF on the legs' own ranks (a leg that missed a passage adds nothing);
+    - "sum": weighted sum of min-max normalised cosine and BM25 (the measured alternative).
+    """
+    if mode == "dense":
+        for c in cands:
+            c.score = c.dense or 0.0
+    elif mode == "lexical":
+        for c in cands:
+            c.score = c.lexical or 0.0
+    elif method == "sum":
+        dense, lexical = _minmax([c.dense for c in cands]), _minmax([c.lexical for c in cands])
+        for c, d, lx in zip(cands, dense, lexical, strict=True):
+            c.score = dense_weight * d + lexical_weight * lx
+    else:
+        if method == "rrf":
+            d_ranks = _ranks([c.dense for c in cands])
+            l_ranks = _ranks([c.lexical if c.lexical else None for c in cands])
+        else:
+            d_ranks, l_ranks = [c.dense_rank for c in cands], [c.lexical_rank for c in cands]
+        for c, dr, lr in zip(cands, d_ranks, l_ranks, strict=True):
+            c.score = (dense_weight / (rrf_k + dr) if dr else 0.0) + (lexical_weight / (rrf_k + lr) if lr else 0.0)
+    return sorted(cands, key=lambda c: (-c.score, -(c.dense or 0.0)))
+
+
+def dense_weight_for(query: str, dense_weight: float, cjk_dense_weight: float) -> float:
+    """The dense leg's weight for this question: `cjk_dense_weight` when most of its letters are Hangul,
+    Han or Kana, because the bundled embedder is English-only and its ranking of such text is mostly noise
+    (KorQuAD dense hit@1,000 words 0.21 against 0.99 lexical). A multilingual embedder sets both alike."""
+    return cjk_dense_weight if cjk_share(query) > 0.5 else dense_weight
+
+
+def mmr_select(relevance: np.ndarray, vectors: np.ndarray, keys: Sequence[str], k: int, lam: float) -> list[int]:
+    """Maximal marginal relevance; picking one candidate removes the others with the same key (parent)."""
+    chosen: list[int] = []
+    used: set[str] = set()
+    sim = vectors @ vectors.T if len(vectors) else np.zeros((0, 0))
+    best_sim = np.full(len(relevance), -np.inf)
+    while len(chosen) < k:
+        redundancy = np.where(np.isfinite(best_sim), best_sim, 0.0)
+        score = lam * relevance - (1 - lam) * redundancy
+        for i in range(len(relevance)):
+            if i in chosen or keys[i] in used:
+                score[i] = -np.inf
+        i = int(np.argmax(score)) if len(score) else -1
+        if i < 0 or not np.isfinite(score[i]):
+            break
+        chosen.append(i)
+        used.add(keys[i])
+        best_sim = np.maximum(best_sim, sim[i])
+    return chosen
+
+
+class Retriever:
+    """Retrieval over a ChunkIndex; defaults come from Settings, per-call arguments override them."""
+
+    def __init__(
+        self,
+        store: ChunkIndex,
+        embedder,
+        counter,
+        settings,
+        lexical_factory: Callable[[ChunkIndex, str, Path], LexicalIndex],
+        lexical_folder: str | Path | None = None,
+    ):
+        self.store = store
+        self.embedder = embedder
+        self.counter = counter
+        self.settings = settings
+        self.lexical_factory = lexical_factory  # (store, strategy, folder) -> index; BM25 in the app
+        self.lexical_folder = Path(lexical_folder or settings.resolved_index_dir / "lexical")
+        self._lexical: dict[str, LexicalIndex] = {}
+        self._lock = threading.Lock()
+
+    def lexical(self, strategy: str | Strategy) -> LexicalIndex:
+        strategy = Strategy(strategy).value
+        with self._lock:
+            if strategy not in self._lexical:
+                self._lexical[strategy] = self.lexical_factory(self.store, strategy, self.lexical_folder)
+            return self._lexical[strategy]
+
+    def refresh(self, strategies: Sequence[str | Strategy]) -> None:
+        """Bring the lexical indexes of these strategies up to date (after an ingest batch)."""
+        for strategy in strategies:
+            self.lexical(strategy).refresh()
+
+    # --- the pipeline ----------------------------------------------------------------------------
+    def retrieve(
+        self,
+        query: str,
+        *,
+        strategy: str | Strategy | None = None,
+        k: int | None = None,
+        mode: str | None = None,
+        mmr: bool | None = None,
+        threshold: float | None = None,
+        doc_filter: Sequence[str] | None = None,
+        budget_tokens: int | None = None,
+        fetch_k: int | None = None,
+    ) -> Retrieval:
+        """Ranked hits for `query`. Arguments left as None take the settings' values, except
+        `budget_tokens` (None: no token budget, only `k`) and `doc_filter` (None: every document;
+        otherwise document sources or doc ids)."""
+        s = self.settings
+        strategy = Strategy(strategy or s.strategy).value
+        k = k or s.top_k
+        mode = mode or s.retrieval_mode
+        mmr = s.mmr if mmr is None else mmr
+        threshold = s.relevance_threshold if threshold is None else threshold
+        fetch_k = max(fetch_k or s.fetch_k, k)
+        if mode not in MODES:
+            raise ValueError(f"unknown retrieval mode {mode!r}; choose {', '.join(MODES)}")
+        out = Retrieval()
+        t0 = time.perf_counter()
+        if not query.strip():
+            out.notice = "The question is empty."
+            return out
+        records = self.store.list_documents()
+        committed = {r.doc_id for r in records if strategy in r.chunks}
+        allowed = committed
+        if doc_filter:
+            wanted = set(doc_filter)
+            allowed = {r.doc_id for r in records if r.source in wanted or r.doc_id in wanted} & committed
+        if not allowed:
+            out.notice = (
+                "None of the selected documents is indexed with this strategy."
+                if doc_filter and committed
+                else f"No documents are indexed with the {strategy} strategy yet."
+            )
+            return out
+
+        qvec = np.asarray(self.embedder.embed_query(query), dtype=np.float32)
+        out.timings["embed"] = time.perf_counter() - t0
+        cands, vectors = self.gather(
+            query, qvec, strategy, mode, fetch_k, allowed, bool(doc_filter), with_vectors=mmr, timings=out.timings
+        )
+        t = time.perf_counter()
+        ranked = fuse(
+            cands,
+            mode,
+            method=s.fusion,
+            dense_weight=dense_weight_for(query, s.dense_weight, s.cjk_dense_weight),
+            lexical_weight=s.lexical_weight,
+            rrf_k=s.rrf_k,
+        )
+        passed = [c for c in ranked if threshold <= 0 or (c.dense or 0.0) >= threshold]
+        if not passed:
+            best = max((c.dense or 0.0) for c in ranked) if ranked else 0.0
+            out.closest = self._hits(strategy, self._group(ranked, min(k, CLOSEST)))
+            out.notice = (
+                f"No passage reached the relevance threshold {threshold:.2f} (best similarity {best:.2f}); "
+                "showing the closest passages instead of answering."
+                if ranked
+                else "Nothing in the documents matches this question."
+            )
+            out.timings["fuse"] = time.perf_counter() - t
+            out.timings["total"] = time.perf_counter() - t0
+            return out
+        if mmr:
+            passed = [c for c in passed if c.chunk.id in vectors]  # (a chunk removed meanwhile has none)
+            relevance = np.array([c.score for c in passed], dtype=np.float32)
+            span = float(relevance.max() - relevance.min())
+            relevance = (relevance - relevance.min()) / span if span > 0 else np.ones_like(relevance)
+            keys = [c.chunk.parent_id or c.chunk.id for c in passed]
+            matrix = np.stack([vectors[c.chunk.id] for c in passed])
+            selected = [passed[i] for i in mmr_select(relevance, matrix, keys, k, s.mmr_lambda)]
+        else:
+            selected = self._group(passed, k)
+        out.hits = self._budget(self._hits(strategy, selected), budget_tokens)
+        out.timings["fuse"] = time.perf_counter() - t
+        out.timings["total"] = time.perf_counter() - t0
+        return out
+
+    # --- steps -----------------------------------------------------------------------------------
+    def _dense(
+        self, strategy: str, qvec: np.ndarray, n: int, allowed: set[str], filtered: bool
+    ) -> list[tuple[Chunk, float]]:
+        """Nearest chunks of allowed documents. Unfiltered first (cheapest); chunks of documents not
+        committed (an ingest in flight) are dropped, and if any were, the search is redone filtered."""
+        if not filtered:
+            found = self.store.query(strategy, qvec, n)
+            kept = [(c, cos) for c, cos in found if c.doc_id in allowed]
+            if len(kept) == len(found):
+                return kept
+        return self.store.query(strategy, qvec, n, doc_ids=sorted(allowed))
+
+    def gather(
+        self,
+        query: str,
+        qvec: np.ndarray,
+        strategy: str,
+        mode: str,
+        fetch_k: int,
+        allowed: set[str],
+        filtered: bool,
+        with_vectors: bool = False,
+        timings: dict[str, float] | None = None,
+    ) -> tuple[list[Candidate], dict[str, np.ndarray]]:
+        """Run the legs of `mode` and complete every candidate's cosine (and, in hybrid, its BM25)."""
+        timings = {} if timings is None else timings
+        cands: dict[str, Candidate] = {}
+        if mode != "lexical":
+            t = time.perf_counter()
+            for rank, (chunk, cos) in enumerate(self._dense(strategy, qvec, fetch_k, allowed, filtered), 1):
+                cands[chunk.id] = Candidate(chunk, dense=cos, dense_rank=rank)
+            timings["dense"] = time.perf_counter() - t
+        if mode == "dense" and not with_vectors:
+            return list(cands.values()), {}
+        t = time.perf_counter()
+        index = self.lexical(strategy)
+        lexical_hits = index.search(query, fetch_k, doc_ids=allowed if filtered else None) if mode != "dense" else []
+        for rank, (cid, score) in enumerate(lexical_hits, 1):
+            if cid in cands:
+                cands[cid].lexical, cands[cid].lexical_rank = score, rank
+        if mode == "hybrid":  # BM25 of the passages only the dense leg found
+            missing = [cid for cid, c in cands.items() if c.lexical is None]
+            for cid, score in index.scores_for(query, missing).items():
+                cands[cid].lexical = score
+        timings["lexical"] = time.perf_counter() - t
+        new = [(rank, cid, score) for rank, (cid, score) in enumerate(lexical_hits, 1) if cid not in cands]
+        need = list(cands) + [cid for _, cid, _ in new] if with_vectors else [cid for _, cid, _ in new]
+        if not need:
+            return list(cands.values()), {}
+        chunks, matrix = self.store.get_chunks(strategy, need, with_embeddings=True)
+        vectors = {c.id: v for c, v in zip(chunks, matrix, strict=True)}
+        by_id = {c.id: c for c in chunks}
+        for rank, cid, score in new:
+            chunk = by_id.get(cid)
+            if chunk is not None and chunk.doc_id in allowed:  # else removed since the index was built
+                cands[cid] = Candidate(chunk, lexical=score, lexical_rank=rank)
+        for cid, c in cands.items():
+            if c.dense is None and cid in vectors:
+                c.dense = float(vectors[cid] @ qvec)
+        return list(cands.values()), vectors
+
+    @staticmethod
+    def _group(ranked: Sequence[Candidate], k: int) -> list[Candidate]:
+        """The first `k` candidates, counting each parent once (its best-ranked child)."""
+        out: list[Candidate] = []
+        seen: set[str] = set()
+        for c in ranked:
+            key = c.chunk.parent_id or c.chunk.id
+            if key in seen:
+                continue
+            seen.add(key)
+            out.append(c)
+            if len(out) >= k:
+                break
+        return out
+
+    def _hits(self, strategy: str, selected: Sequence[Candidate]) -> list[Hit]:
+        parents: dict[str, Chunk] = {}
+        parent_ids = [c.chunk.parent_id for c in selected if c.chunk.parent_id]
+        if strategy == Strategy.PARENT_CHILD.value and parent_ids:
+            parents = {p.id: p for p in self.store.get_chunks(PARENTS, parent_ids)}
+        hits = []
+        for rank, c in enumerate(selected, 1):
+            parent = parents.get(c.chunk.parent_id or "")
+            hits.append(
+                Hit(
+                    chunk=parent or c.chunk,
+                    score=float(c.score),
+                    dense_score=c.dense,
+                    lexical_score=c.lexical,
+                    rank=rank,
+                    matched=c.chunk if parent else None,
+                )
+            )
+        return hits
+
+    def _budget(self, hits: list[Hit], budget_tokens: int | None) -> list[Hit]:
+        """Sources in rank order while they fit in `budget_tokens` embedder tokens (at least one)."""
+        if not budget_tokens or len(hits) <= 1:
+            return hits
+        counts = self.counter.count([h.chunk.text for h in hits])
+        kept, used = [], 0
+        for hit, n in zip(hits, counts, strict=True):
+            if kept and used + n > budget_tokens:
+                break
+            kept.append(hit)
+            used += n
+        return kept
