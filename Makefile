@@ -32,13 +32,16 @@ run: ingest
 
 test: install browser
 	$(BIN)/ruff check --no-cache .
+	$(BIN)/lint-imports
 	$(BIN)/pytest -q
 
+# Unit tests only (no model, no Chroma, no server, no browser): seconds, for the edit-test loop.
 test-fast: install
-	$(BIN)/pytest -q -m "not slow and not browser and not server"
+	$(BIN)/lint-imports
+	$(BIN)/pytest -q tests/unit
 
 lint: install
-	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/lint-imports
 
 bench: install
 	$(BIN)/python benchmarks/ingest.py

@@ -206,7 +206,7 @@ def calibrate(dev: dict[str, list[Item]]) -> dict:
     ys = {n: np.array([it.unfaithful for it in dev.get(n, [])], dtype=int) for n in CALIBRATION_SETS}
     usable = [n for n in CALIBRATION_SETS if len(set(ys[n].tolist())) == 2]  # both classes present
     if not usable:
-        print("too few dev items to calibrate (try a larger --limit): using the constants in rag/judge.py")
+        print("too few dev items to calibrate (try a larger --limit): using the constants in rag/judge/heuristic.py")
         return {"objective": None, "weight": HEURISTIC_SIM_WEIGHT, "threshold": HEURISTIC_THRESHOLD, "sets_used": []}
     aurocs = {}
     for w in WEIGHTS:
@@ -308,7 +308,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"calibrated on dev: weight {w}, threshold {t:.3f} (mean balanced accuracy {cal['objective']:.3f})")
     if (w, t) != (HEURISTIC_SIM_WEIGHT, HEURISTIC_THRESHOLD):
         print(
-            f"NOTE: rag/judge.py has weight {HEURISTIC_SIM_WEIGHT}, threshold {HEURISTIC_THRESHOLD}; "
+            f"NOTE: rag/judge/heuristic.py has weight {HEURISTIC_SIM_WEIGHT}, threshold {HEURISTIC_THRESHOLD}; "
             "update the constants to the calibrated values."
         )
 

@@ -95,7 +95,7 @@ def cache_key(qa) -> str:
     """Changes whenever ingestion would produce different chunks or vectors."""
     h = hashlib.sha256(qa.settings.embedding_model.encode())
     h.update(json.dumps({s.value: c.params() for s, c in qa.chunkers.items()}, sort_keys=True).encode())
-    for rel in ("ingest/sentences.py", "ingest/chunkers.py"):
+    for rel in ("rag/core/sentences.py", "ingest/chunkers.py"):
         h.update((REPO / rel).read_bytes())
     return h.hexdigest()[:10]
 

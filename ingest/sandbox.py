@@ -33,8 +33,7 @@ from pathlib import Path
 from select import POLLERR, POLLHUP, POLLIN
 from select import poll as select_poll
 
-from ingest import loaders
-from ingest.loaders import CorruptFile, LoadError
+from ingest.loaders.errors import CorruptFile, LoadError, error_type
 from ingest.sandbox_worker import HEADER, doc_from_wire, encode
 from rag.core.types import LoadedDocument
 
@@ -227,9 +226,7 @@ class SandboxLoader:
         if kind == "memory":
             raise LoadOutOfMemory(memory_reason(self.memory_mb))
         if kind == "error":
-            cls = getattr(loaders, str(reply.get("type")), None)
-            if not (isinstance(cls, type) and issubclass(cls, LoadError)):
-                cls = LoadError
+            cls = error_type(reply.get("type"))
             raise cls(str(reply.get("message") or "the file could not be read"))
         raise CorruptFile("the loader process sent a malformed result")
 

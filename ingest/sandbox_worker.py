@@ -22,7 +22,7 @@ import threading
 import time
 
 from ingest import loaders
-from ingest.loaders import CorruptFile, LoadError
+from ingest.loaders.errors import CorruptFile, LoadError, reason
 from rag.core.types import LoadedDocument, PageSpan
 
 HEADER = struct.Struct("!Q")
@@ -155,8 +155,8 @@ def _load(request: dict, limit_bytes: int) -> dict:
     except RecursionError:
         return {"kind": "error", "type": "CorruptFile", "message": "unreadable file: nested too deeply"}
     except Exception as exc:  # a bug in a reader must not take the batch down
-        reason = loaders._reason(exc)
-        return {"kind": "error", "type": "CorruptFile", "message": f"the reader failed unexpectedly ({reason})"}
+        why = reason(exc)
+        return {"kind": "error", "type": "CorruptFile", "message": f"the reader failed unexpectedly ({why})"}
     if any("MemoryError" in w for w in doc.warnings):
         return {"kind": "memory"}
     return {"kind": "ok", "doc": doc_to_wire(doc)}
@@ -167,6 +167,7 @@ def serve(parent_pid: int, memory_mb: int, idle_s: float) -> None:
     os.dup2(2, 1)
     threading.stack_size(256 * 1024)
     threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True).start()
+    loaders.preload()  # the readers (pypdf, ~0.2 s) load now, not inside the first file's time limit
     limit = memory_mb * _MB
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     _reply(out, {"kind": "ready", "pid": os.getpid()})

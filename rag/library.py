@@ -178,6 +178,29 @@ class Library:
         """Drop the whole index (every strategy, the parents and the registry): after changing models."""
         self.store.drop([*(s.value for s in ALL_STRATEGIES), PARENTS, REGISTRY])
 
+    # --- index health ---------------------------------------------------------------------------
+    def _index_kinds(self, strategies: Iterable[Strategy | str] | None) -> list[str]:
+        """The strategy collections the store holds, or those of `strategies` among them."""
+        stored = self.store.searchable_kinds()
+        return [s.value for s in self._strategies(strategies) if s.value in stored] if strategies else stored
+
+    def check(
+        self, strategies: Iterable[Strategy | str] | None = None, *, full: bool = False, sample: int = 200
+    ) -> list:
+        """Prove stored chunks are reachable by their own vector (Chroma #7758): a random `sample` per
+        collection, or every chunk with `full`. Read-only; one ReachabilityReport per collection."""
+        return [self.store.check_reachability(kind, None if full else sample) for kind in self._index_kinds(strategies)]
+
+    def repair(self, strategies: Iterable[Strategy | str] | None = None, *, force: bool = False) -> list:
+        """Finish any interrupted ingest or repair, then rebuild each collection in which a full check finds
+        unreachable chunks (every chosen one with `force`) from its stored vectors; the lexical index follows."""
+        self.store.recover()
+        reports = [self.store.repair(kind, force=force) for kind in self._index_kinds(strategies)]
+        rebuilt = [r.kind for r in reports if r.rebuilt]
+        if rebuilt:
+            self.refresh(rebuilt)
+        return reports
+
     def _discard(self, path: Path) -> None:
         """Delete a stored upload (and its folder when empty); only ever inside upload_dir."""
         root = self.upload_dir.resolve()

@@ -88,3 +88,16 @@ def llm(openai_server):
     openai_server.script.reset()
     yield openai_server
     openai_server.script.reset()
+
+
+LEVELS = ("unit", "integration", "e2e")
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """Each test gets the marker of the folder it lives in (tests/unit, tests/integration, tests/e2e),
+    so `-m unit` or `-m "not e2e"` select by level without a decorator on every test."""
+    for item in items:
+        parts = Path(str(item.fspath)).parts
+        for level in LEVELS:
+            if level in parts:
+                item.add_marker(getattr(pytest.mark, level))

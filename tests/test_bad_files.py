@@ -20,7 +20,7 @@ from tests.pathological import (
     page_tree_cycle_pdf,
     text_page_pdf,
 )
-from tests.test_ingest import store_consistent
+from tests.e2e.test_ingest import store_consistent
 
 SENTENCE = [Strategy.SENTENCE]
 

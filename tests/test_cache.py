@@ -9,7 +9,15 @@ import time
 import pytest
 
 from rag.answer.answerer import AskOptions
-from rag.answer.cache import SemanticCache, answer_from_json, answer_to_json, question_terms, same_question
+from rag.answer.cache import (
+    SemanticCache,
+    answer_from_json,
+    answer_key,
+    answer_to_json,
+    question_documents,
+    question_terms,
+    same_question,
+)
 from rag.core.types import Answer, Strategy
 from tests.cache_pairs import NEAR_MISSES, REORDERED, REWORDINGS
 from tests.conftest import SAMPLES
@@ -110,10 +118,55 @@ def test_settings_that_shape_the_answer_are_part_of_the_key(cache_app):
         {"llm_model": "other-model", "openai_base_url": "http://127.0.0.1:9/v1"},
         {"temperature": 0.7},
         {"max_tokens": 64},
-        {"doc_filter": ["company_handbook.txt"]},
+        {"fetch_k": 20},
+        {"fusion": "rrf"},
+        {"dense_weight": 0.5},
+        {"cjk_dense_weight": 0.6},
+        {"lexical_weight": 0.5},
+        {"rrf_k": 60},
+        {"context_budget_tokens": 1000},
+        {"safety_level": "high"},
+        AskOptions(documents=["company_handbook.txt"]).settings_update(),
+        AskOptions(judge=False).settings_update(),
     ]
     for change in changes:
         assert cache.before_retrieve(LEAVE, LEAVE, qa.settings.model_copy(update=change)) is None, change
+    # Settings that cannot change the answer keep the entry.
+    same = [{}, {"cache_threshold": 0.95}, {"llm_timeout_s": 5.0}, AskOptions().settings_update()]
+    for change in same:
+        assert cache.before_retrieve(LEAVE, LEAVE, qa.settings.model_copy(update=change)) is not None, change
+
+
+def test_every_retrieval_setting_is_in_the_key(make_settings):
+    """Each setting the retriever reads changes the key (the CJK dense weight too: it only shapes Korean,
+    Chinese and Japanese questions, but the key is computed without looking at the question)."""
+    base = make_settings()
+    key = answer_key(base, "minilm", {})
+    changes = {
+        "strategy": Strategy.SENTENCE,
+        "top_k": 3,
+        "retrieval_mode": "lexical",
+        "mmr": True,
+        "relevance_threshold": 0.3,
+        "fetch_k": 20,
+        "fusion": "rrf",
+        "dense_weight": 0.7,
+        "cjk_dense_weight": 0.6,
+        "lexical_weight": 0.7,
+        "rrf_k": 60,
+        "context_budget_tokens": 1000,
+    }
+    for name, value in changes.items():
+        assert answer_key(base.model_copy(update={name: value}), "minilm", {}) != key, name
+    mmr = base.model_copy(update={"mmr": True})
+    assert answer_key(mmr.model_copy(update={"mmr_lambda": 0.9}), "minilm", {}) != answer_key(mmr, "minilm", {})
+    filtered = base.model_copy(update=AskOptions(documents=["b.txt", "a.txt"]).settings_update())
+    assert question_documents(filtered) == ["a.txt", "b.txt"]
+    assert answer_key(filtered, "minilm", {}) != key
+    reordered = base.model_copy(update=AskOptions(documents=["a.txt", "b.txt"]).settings_update())
+    assert answer_key(reordered, "minilm", {}) == answer_key(filtered, "minilm", {})  # a set, not a list
+    assert answer_key(base.model_copy(update=AskOptions(documents=[]).settings_update()), "minilm", {}) == key
+    assert answer_key(base.model_copy(update=AskOptions(judge=False).settings_update()), "minilm", {}) != key
 
 
 def test_errors_refusals_and_disabled_cache_store_nothing(make_app):
@@ -215,3 +268,38 @@ def test_changed_documents_invalidate_entries_that_used_them(make_app, docs):
     # A new document could hold a better answer: entries made before it arrived are not used.
     qa.ingestor.ingest_paths([SAMPLES / "korean_sample.txt"], [Strategy.PARENT_CHILD])
     assert not qa.answerer.answer(LEAVE).cached
+
+
+def test_a_document_filter_never_shares_the_unfiltered_answer(make_app, docs):
+    """`docqa ask ... --doc X` is answered from X alone: never from the entry of the unfiltered question,
+    and the filtered answer is never served to the unfiltered question."""
+    qa = make_app()
+    qa.ingestor.ingest_paths([docs], [Strategy.PARENT_CHILD])
+    plain = qa.answerer.answer(LEAVE)
+    assert not plain.cached and "25 days" in plain.text
+    assert "company_handbook.txt" in {s.chunk.source for s in plain.sources}
+
+    only_planets = AskOptions(documents=["solar_system_guide.md"])
+    filtered = qa.answerer.answer(LEAVE, options=only_planets)
+    assert not filtered.cached
+    assert {s.chunk.source for s in filtered.sources} <= {"solar_system_guide.md"}
+    assert filtered.text != plain.text and "25 days" not in filtered.text
+
+    again = qa.answerer.answer(LEAVE, options=only_planets)
+    assert again.text == filtered.text and {s.chunk.source for s in again.sources} <= {"solar_system_guide.md"}
+    unfiltered = qa.answerer.answer(LEAVE)
+    assert unfiltered.cached and unfiltered.text == plain.text
+    handbook = qa.answerer.answer(LEAVE, options=AskOptions(documents=["company_handbook.txt"]))
+    assert not handbook.cached  # the same documents as the plain answer, but another question scope
+
+
+def test_judged_and_unjudged_answers_are_not_shared(make_app, docs):
+    qa = make_app()
+    qa.ingestor.ingest_paths([docs], [Strategy.PARENT_CHILD])
+    unjudged = qa.answerer.answer(LEAVE, options=AskOptions(judge=False))
+    assert not unjudged.cached and unjudged.faithfulness is None
+    judged = qa.answerer.answer(LEAVE)
+    assert not judged.cached and judged.faithfulness is not None  # not the unjudged entry
+    assert qa.answerer.answer(LEAVE).cached
+    again = qa.answerer.answer(LEAVE, options=AskOptions(judge=False))
+    assert again.cached and again.faithfulness is None

@@ -11,7 +11,7 @@ from rag.backends.bm25 import LexicalIndex, Tokenizer, indexed_text
 from rag.backends.chroma_records import chunk_to_metadata
 from rag.core.types import Chunk, Strategy
 from tests.conftest import SAMPLES
-from tests.test_ingest import _cli, cli_env  # noqa: F401 - fixture re-used
+from tests.e2e.test_ingest import _cli, cli_env  # noqa: F401 - fixture re-used
 
 SENTENCE = [Strategy.SENTENCE]
 

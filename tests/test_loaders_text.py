@@ -18,7 +18,7 @@ from ingest.loaders import (
     load_document,
     load_with_pages,
 )
-from ingest.textfiles import markdown_headings
+from ingest.loaders.text import markdown_headings
 from tests.conftest import SAMPLES
 from tests.test_loaders import assert_consistent
 

@@ -28,6 +28,8 @@ from rag.library import DocumentNotFound
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Ask your documents, with cited sources.")
 docs_app = typer.Typer(no_args_is_help=True, help="The document library.")
 app.add_typer(docs_app, name="docs")
+index_app = typer.Typer(no_args_is_help=True, help="Index health: is every stored chunk found by its own vector?")
+app.add_typer(index_app, name="index")
 
 # Piped or captured output (CI logs, `| less`) is not limited to 80 columns: tables would wrap into
 # unreadable cells. A terminal keeps its own width; COLUMNS still wins over both.
@@ -182,6 +184,76 @@ def docs_remove(name: Annotated[str, typer.Argument(help="Document name as shown
     except (FingerprintMismatch, StoreUnavailable) as exc:
         raise _fail(str(exc)) from None
     out.print(f"removed {name}")
+
+
+def _index_call(action, strategy: str):
+    """Run a Library health action; every failure becomes one line and exit code 2."""
+    try:
+        return action(parse_strategies(strategy) if strategy else None)
+    except (FingerprintMismatch, StoreUnavailable, ValueError) as exc:
+        raise _fail(str(exc)) from None
+    except Exception as exc:  # Chroma's own errors: one line, not a traceback
+        raise _fail(f"{type(exc).__name__}: {exc}") from None
+
+
+def _ids(ids: list[str], limit: int = 5) -> str:
+    more = f" and {len(ids) - limit} more" if len(ids) > limit else ""
+    return ", ".join(ids[:limit]) + more
+
+
+@index_app.command("check")
+def index_check(
+    full: Annotated[bool, typer.Option("--full", help="Check every chunk, not a random sample.")] = False,
+    sample: Annotated[int, typer.Option(min=1, help="Chunks checked per collection without --full.")] = 200,
+    strategy: Annotated[str, typer.Option(help="Only these strategies (comma list); default: all stored.")] = "",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Query stored chunks with their own vectors; exit 1 when one is not found (then `docqa index repair`)."""
+    qa = _app()
+    reports = _index_call(lambda chosen: qa.library.check(chosen, full=full, sample=sample), strategy)
+    bad = sum(len(r.unreachable) for r in reports)
+    lines = [
+        f"{r.kind}: {'all' if r.full else 'a sample of'} {r.checked} of {r.total} chunks checked, "
+        + ("all reachable" if r.ok else f"[red]{len(r.unreachable)} unreachable[/]: {_ids(r.unreachable)}")
+        + f" ({r.seconds:.1f} s)"
+        for r in reports
+    ]
+    _print_health(reports, lines or ["the index holds no chunks; nothing to check"], as_json, bad)
+    if bad:
+        console.print(f"[red]{bad} chunks are not found by their own vector[/]; run `docqa index repair`")
+        raise typer.Exit(1)
+
+
+@index_app.command("repair")
+def index_repair(
+    strategy: Annotated[str, typer.Option(help="Only these strategies (comma list); default: all stored.")] = "",
+    force: Annotated[bool, typer.Option("--force", help="Rebuild even when every chunk is reachable.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Rebuild collections with unreachable chunks from their stored vectors (no re-embedding)."""
+    qa = _app()
+    reports = _index_call(lambda chosen: qa.library.repair(chosen, force=force), strategy)
+    left = sum(len(r.unreachable_after) for r in reports)
+    lines = [
+        f"{r.kind}: rebuilt {r.records} chunks from stored vectors ({len(r.unreachable_before)} were unreachable), "
+        + ("now all reachable" if r.ok else f"[red]{len(r.unreachable_after)} still unreachable[/]")
+        + f" ({r.seconds:.1f} s)"
+        if r.rebuilt
+        else f"{r.kind}: all {r.records} chunks reachable, left as it is ({r.seconds:.1f} s)"
+        for r in reports
+    ]
+    _print_health(reports, lines or ["the index holds no chunks; nothing to repair"], as_json, left)
+    if left:
+        console.print(f"[red]{left} chunks are still not found by their own vector[/]")
+        raise typer.Exit(1)
+
+
+def _print_health(reports: list, lines: list[str], as_json: bool, bad: int) -> None:
+    if as_json:
+        out.print_json(json.dumps({"ok": not bad, "collections": [r.to_dict() for r in reports]}))
+    else:
+        for line in lines:
+            out.print(line, highlight=False)
 
 
 @app.command()

@@ -1,0 +1,1 @@
+"""The answer road: standalone question, retrieval, prompt, generation, citations, semantic cache."""

@@ -16,7 +16,7 @@ from rag.answer.citations import resolve_citations
 from rag.answer.generate import condense_question
 from rag.answer.prompts import REFUSAL
 from rag.core.errors import GenerationError
-from rag.core.protocols import Embedder, Generator, Judge
+from rag.core.protocols import Embedder, Generator, Judge, Retriever
 from rag.core.settings import Settings
 from rag.core.types import Answer, HistoryItem, Source, Strategy
 
@@ -43,6 +43,9 @@ class AskOptions:
     judge: bool = True
 
     def settings_update(self) -> dict:
+        """Fields of the per-question settings copy. `documents` and `judge` are not Settings fields but go
+        on the copy too: hooks only receive the settings, and the semantic cache must tell a filtered or
+        unjudged question from the plain one (rag.answer.cache.answer_key)."""
         update = {
             "strategy": self.strategy,
             "top_k": self.k,
@@ -52,6 +55,8 @@ class AskOptions:
             "llm_model": self.model,
             "temperature": self.temperature,
             "max_tokens": self.max_tokens,
+            "documents": self.documents or None,
+            "judge": self.judge,
         }
         return {k: v for k, v in update.items() if v is not None}
 
@@ -83,7 +88,7 @@ class AnswerHook(Protocol):
 @dataclass
 class Answerer:
     settings: Settings
-    retriever: object  # rag.retrieval.hybrid.Retriever (duck-typed: retrieve(query, **options) -> Retrieval)
+    retriever: Retriever  # rag.retrieval.hybrid.Retriever in the app
     embedder: Embedder
     judge: Judge
     make_generator: Callable[[Settings], Generator]

@@ -1,8 +1,9 @@
 """Semantic answer cache: a repeated or reworded question is answered from a stored answer.
 
 A hit needs all of:
-- the same answer settings (strategy, k, retrieval mode, MMR, threshold, fusion weights, context budget,
-  model, server, temperature, max tokens, judge, document filter, prompt version): they are hashed into a
+- the same answer settings (strategy, k, retrieval mode, MMR, threshold, fetch_k, fusion method and
+  weights including the CJK dense weight, context budget, model, server, temperature, max tokens, safety
+  level, whether the judge runs, the question's document filter, prompt version): they are hashed into a
   key that entries must match exactly;
 - a close question: cosine similarity of the normalised standalone questions >= DOCQA_CACHE_THRESHOLD
   (the standalone question, so a follow-up is keyed on what it actually asks);
@@ -32,9 +33,7 @@ import logging
 import re
 import threading
 import time
-import unicodedata
 from collections import OrderedDict
-from functools import lru_cache
 
 import numpy as np
 
@@ -42,6 +41,7 @@ from rag.answer.prompts import PROMPTS
 from rag.core.errors import FingerprintMismatch
 from rag.core.protocols import ChunkIndex
 from rag.core.settings import Settings
+from rag.core.text import FILLER, content_forms, is_content, normalize, split_particle, words
 from rag.core.types import Answer, Chunk, Citation, ClaimVerdict, Faithfulness, Hit, Source
 
 log = logging.getLogger(__name__)
@@ -58,13 +58,11 @@ def _words(text: str) -> frozenset[str]:
     return frozenset(text.split())
 
 
-# Words that never change what a question asks. Past tense, modals, quantifiers, prepositions of direction
-# and comparison ("from", "to", "than", "before"), "and"/"or" and personal pronouns are not among them.
-_STOPWORDS = _words(
-    """a an the is are be been being am do does done doing have has having what which whats of in on at
-    for by with about as it its this that these those there i me my we us our you your please tell
-    explain describe show give know like want list"""
-)
+# What a question asks is its content words (rag.core.text, the words citations and the judge compare) in
+# order, plus the function words that can change it: tense, negation, modals, quantifiers, prepositions
+# of direction and comparison ("from", "to", "than", "before"), "and"/"or", third-person pronouns and
+# wh-words other than what/which. Only the stopwords in rag.core.text.FILLER and request phrasing go.
+_REQUEST_WORDS = _words("please tell explain describe show give know like want list")
 _PAST = _words("was were did had")  # tense can change the answer: "who was the CEO?" vs "who is"
 _NEGATIONS = _words("not no never none nothing nobody nowhere neither nor without cannot")
 _REQUEST = re.compile(
@@ -73,7 +71,6 @@ _REQUEST = re.compile(
     r"(?:tell\s+me|explain(?:\s+to\s+me)?|describe|show\s+me|give\s+me|let\s+me\s+know|"
     r"i\s+(?:want|would\s+like|d\s+like)\s+to\s+know|do\s+you\s+know)\s+(?:about\s+)?"
 )
-_WORD = re.compile(r"[^\W_]+(?:[-.,/][^\W_]+)*")
 _MINUS = re.compile(r"(?<![\w.])[-−–](?=\d)")
 _CONTRACTIONS = (
     (re.compile(r"\b(can)'?t\b"), r"\1 not"),
@@ -85,44 +82,34 @@ _CONTRACTIONS = (
 
 def normalise(text: str) -> str:
     """The form a question is embedded and matched in: NFKC, case-folded, one space, no edge punctuation."""
-    text = unicodedata.normalize("NFKC", text).casefold().replace("’", "'")
-    text = " ".join(text.split())
+    text = " ".join(normalize(text).split())
     return text.strip(" \t.,;:!?¿¡\"'()[]")
 
 
-@lru_cache(maxsize=1)
-def _stemmer():
-    try:
-        import Stemmer
-
-        return Stemmer.Stemmer("english").stemWord
-    except ImportError:  # pragma: no cover - PyStemmer comes with bm25s
-        return lambda w: w[:-1] if w.endswith("s") and len(w) > 3 else w
-
-
 def question_terms(text: str) -> tuple[str, ...]:
-    """The words that decide what a question asks, in order: content words (stemmed), numbers and
-    other tokens with digits (exact, with their sign), negations (as `not`), wh-words other than what/which."""
+    """The words that decide what a question asks, in order: content words in rag.core.text's form
+    (stemmed; numbers exact, with their sign), negations (as `not`), past tense (as `past`), the other
+    function words that can change a question, and Korean particles (who did what to whom) as their own
+    terms after the word they followed."""
     text = normalise(text)
     text = _REQUEST.sub("", text)
     text = _MINUS.sub(" minus ", text)
     for pattern, repl in _CONTRACTIONS:
         text = pattern.sub(repl, text)
-    stem = _stemmer()
     terms: list[str] = []
-    for raw in _WORD.findall(text):
-        word = raw.strip(".,/-")
-        if not word or word in _STOPWORDS:
+    for word in words(text):
+        if word in FILLER or word in _REQUEST_WORDS:
             continue
         if word in _NEGATIONS:
             terms.append("not")
         elif word in _PAST:
             terms.append("past")
-        elif any(ch.isdigit() for ch in word):
-            terms.append(word.replace(",", ""))  # 11,172 == 11172
-        elif word.isascii():
-            terms.append(stem(word))
-        else:
+        elif is_content(word):
+            terms.extend(content_forms(word))
+            particle = split_particle(word)[1]
+            if particle:
+                terms.append(particle)
+        else:  # a function word that can change the question, or a single letter ("-7 °C")
             terms.append(word)
     return tuple(terms)
 
@@ -171,9 +158,25 @@ def answer_from_json(data: dict) -> Answer:
 # --- the hook ---------------------------------------------------------------------------------------
 
 
+def question_documents(settings: Settings) -> list[str] | None:
+    """The question's document filter (sources or doc ids; None: every document).
+
+    Not a Settings field: `AskOptions.settings_update()` (rag.answer.answerer) puts `documents` and `judge`
+    on the per-question settings copy that hooks receive, so the cache sees what the retriever and the
+    judge are asked to do."""
+    documents = getattr(settings, "documents", None)
+    return sorted(set(documents)) if documents else None
+
+
+def judged(settings: Settings) -> bool:
+    """Whether the question's answer gets a faithfulness judgement (AskOptions.judge, default on)."""
+    return bool(getattr(settings, "judge", True))
+
+
 def answer_key(settings: Settings, embedder_name: str, chunker_params: dict | None = None) -> str:
-    """Everything besides the question that shapes an answer, hashed."""
-    doc_filter = getattr(settings, "doc_filter", None) or getattr(settings, "documents", None)
+    """Everything besides the question that shapes an answer, hashed: a setting missing here lets one
+    question be answered from an entry made under other settings (a filtered question from the
+    unfiltered answer, a judged one from an answer without a faithfulness score)."""
     parts = {
         "strategy": str(settings.strategy),
         "k": settings.top_k,
@@ -182,7 +185,8 @@ def answer_key(settings: Settings, embedder_name: str, chunker_params: dict | No
         "mmr_lambda": settings.mmr_lambda if settings.mmr else None,
         "threshold": settings.relevance_threshold,
         "fetch_k": settings.fetch_k,
-        "weights": [settings.dense_weight, settings.lexical_weight, settings.rrf_k],
+        "fusion": settings.fusion,
+        "weights": [settings.dense_weight, settings.cjk_dense_weight, settings.lexical_weight, settings.rrf_k],
         "budget": settings.context_budget_tokens,
         "llm": settings.llm_enabled,
         "server": settings.openai_base_url if settings.llm_enabled else None,
@@ -190,10 +194,10 @@ def answer_key(settings: Settings, embedder_name: str, chunker_params: dict | No
         "judge_model": settings.judge_model,
         "temperature": settings.temperature,
         "max_tokens": settings.max_tokens,
-        "judge": getattr(settings, "judge", True),
-        "documents": sorted(doc_filter) if doc_filter else None,
+        "judge": judged(settings),
+        "documents": question_documents(settings),
         "prompts": PROMPTS.version,
-        "safety": getattr(settings, "safety_level", None),  # redaction differs per level (rag/filters.py)
+        "safety": settings.safety_level,  # redaction differs per level (rag/safety)
         "embedder": embedder_name,
         "chunker": (chunker_params or {}).get(str(settings.strategy)),
     }
@@ -236,9 +240,8 @@ class SemanticCache:
         """Committed documents this question could draw on (strategy, then document filter)."""
         strategy = str(settings.strategy)
         records = [r for r in self.store.list_documents() if strategy in r.chunks]
-        wanted = getattr(settings, "doc_filter", None) or getattr(settings, "documents", None)
+        wanted = set(question_documents(settings) or ())
         if wanted:
-            wanted = set(wanted)
             records = [r for r in records if r.source in wanted or r.doc_id in wanted]
         return frozenset(r.doc_id for r in records)
 

@@ -21,9 +21,11 @@ import numpy as np
 from rag.answer.prompts import is_refusal
 from rag.core.protocols import Embedder
 from rag.core.sentences import split_sentences
+from rag.core.text import content_words
 from rag.core.types import Chunk, Citation, Source
 
-# Support score = COS_WEIGHT * cosine + OVERLAP_WEIGHT * share of the claim's content words found.
+# Support score = COS_WEIGHT * cosine + OVERLAP_WEIGHT * share of the claim's content words found
+# (rag.core.text.content_words: the judge and the cache compare the same words).
 COS_WEIGHT = 0.7
 OVERLAP_WEIGHT = 0.3
 # Parent-child: a small tie-break towards sentences inside the child that retrieval matched.
@@ -39,19 +41,6 @@ _MARKER_RE = re.compile(
 _LEADING_MARKERS_RE = re.compile(rf"^(?:\s*{_MARKER_RE.pattern}\s*[.,;:]?)+", re.IGNORECASE)
 _WORD_RE = re.compile(r"\w+", re.UNICODE)
 
-_STOPWORD_TEXT = """
-a about above after again against all also am an and any are as at be because been before being below
-between both but by can could did do does doing down during each few for from further had has have having
-he her here hers him his how i if in into is it its itself just me more most my no nor not now of off on
-once only or other our ours out over own same she should so some such than that the their theirs them then
-there these they this those through to too under until up very was we were what when where which while who
-whom why will with would you your yours according document documents source sources say says said
-"""
-_STOPWORDS = frozenset(_STOPWORD_TEXT.split())
-# Common Korean particles, stripped from word ends so "회사는" and "회사의" both match "회사".
-_KO_PARTICLE_TEXT = "에서는 에서 으로 에게 까지 부터 은 는 이 가 을 를 의 에 로 와 과 도"  # longest first
-_KO_PARTICLES = tuple(_KO_PARTICLE_TEXT.split())
-
 
 @dataclass(frozen=True)
 class MarkedSentence:
@@ -61,31 +50,6 @@ class MarkedSentence:
     markers: tuple[int, ...]
     start: int  # span of the original sentence (markers included) in the answer text
     end: int
-
-
-def _normalise_word(word: str) -> str:
-    if word.isdigit():
-        return word
-    if any("\uac00" <= ch <= "\ud7a3" for ch in word):
-        for particle in _KO_PARTICLES:
-            if word.endswith(particle) and len(word) > len(particle) + 1:
-                return word[: -len(particle)]
-        return word
-    if word.endswith("'s"):
-        word = word[:-2]
-    if len(word) > 4 and word.endswith("s") and not word.endswith("ss"):
-        word = word[:-1]
-    return word
-
-
-def content_words(text: str) -> set[str]:
-    """Lower-cased words that carry meaning: stopwords dropped, numbers always kept, plurals folded."""
-    words = set()
-    for raw in _WORD_RE.findall(text.lower()):
-        if raw in _STOPWORDS or (len(raw) < 2 and not raw.isdigit()):
-            continue
-        words.add(_normalise_word(raw))
-    return words
 
 
 def overlap(query: set[str], text: set[str]) -> float:

@@ -12,15 +12,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from rag.answer.citations import content_words, overlap, sentence_spans, support_score, unit_rows
+from rag.answer.citations import overlap, sentence_spans, support_score, unit_rows
 from rag.answer.prompts import (
     PROMPTS,
     REFUSAL,
     HistoryItem,
-    Message,
     PromptSet,
     build_condense_messages,
     build_messages,
@@ -29,7 +29,11 @@ from rag.answer.prompts import (
 from rag.core.errors import GenerationError
 from rag.core.protocols import ChatModels, Embedder, Generator
 from rag.core.settings import Settings
+from rag.core.text import content_words
 from rag.core.types import Source
+
+if TYPE_CHECKING:
+    from langchain_core.language_models import LanguageModelInput
 
 # --------------------------------------------------------------------------------------------- LLM
 
@@ -59,11 +63,15 @@ class OpenAIGenerator:
         self.chat = chat_factory
         self._llm = chat_factory(settings)
 
-    def complete(self, messages: Sequence[Message], temperature: float | None = None) -> str:
-        """One chat completion for role/content messages; the building block of every call."""
+    def complete(self, messages: LanguageModelInput, temperature: float | None = None) -> str:
+        """One chat completion; the building block of every call.
+
+        `messages` is anything a LangChain chat model accepts: a filled `ChatPromptTemplate`'s messages
+        (what docqa's own prompts give), a prompt value, or plain role/content dicts.
+        """
         kwargs = {} if temperature is None else {"temperature": temperature}
         try:
-            reply = self._llm.invoke(_to_langchain(messages), **kwargs)
+            reply = self._llm.invoke(messages, **kwargs)
         except Exception as exc:
             raise self.chat.describe_error(exc, self.settings) from None
         return _text(reply.content).strip()
@@ -74,7 +82,7 @@ class OpenAIGenerator:
     def stream(
         self, question: str, sources: Sequence[Source], history: Sequence[HistoryItem] | None = None
     ) -> Iterator[str]:
-        messages = _to_langchain(build_messages(question, sources, history, self.prompts))
+        messages = build_messages(question, sources, history, self.prompts)
         try:
             for chunk in self._llm.stream(messages):
                 piece = _text(chunk.content)
@@ -84,13 +92,6 @@ class OpenAIGenerator:
             raise
         except Exception as exc:
             raise self.chat.describe_error(exc, self.settings) from None
-
-
-def _to_langchain(messages: Sequence[Message]) -> list:
-    from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
-
-    kinds = {"system": SystemMessage, "user": HumanMessage, "assistant": AIMessage}
-    return [kinds[m["role"]](content=m["content"]) for m in messages]
 
 
 # ------------------------------------------------------------------------------------- extractive

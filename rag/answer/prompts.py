@@ -1,8 +1,14 @@
 """Every prompt docqa sends, kept as data in one place, with a version string.
 
-Prompts are part of the behaviour users see, so they live here as plain constants (not scattered
-f-strings) where they can be reviewed, versioned and tested. The version travels with answers and caches:
+Prompts are part of the behaviour users see, so their text lives here as plain constants (not scattered
+f-strings) where it can be reviewed, versioned and tested. The version travels with answers and caches:
 changing a template without bumping `PROMPTS.version` would let stale cached answers survive.
+
+The text becomes LangChain `ChatPromptTemplate`s (`PROMPTS.answer`, `PROMPTS.condense`), so the chat model
+receives exactly what a LangChain user would compose, and a chain can reuse them. Only the user-message
+templates are parsed for `{variables}`: the system rules go in as literal messages, and every value
+(question, passages, history) is substituted once and never re-parsed, so braces in documents or
+questions reach the model as written.
 
 Retrieved passages are untrusted data. Each one sits in its own labelled `<source>` block, and any text
 inside a passage that looks like one of our delimiter tags is neutralised, so a poisoned document cannot
@@ -15,8 +21,14 @@ import html
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 from rag.core.types import HistoryItem, Source
+
+if TYPE_CHECKING:
+    from langchain_core.messages import BaseMessage
+    from langchain_core.prompts import ChatPromptTemplate
 
 # The exact sentence the model (and the extractive generator) gives when the sources lack the answer.
 # Other code detects refusals with `is_refusal`, so this must stay in sync with the system prompt below.
@@ -69,7 +81,12 @@ Standalone question:"""
 
 @dataclass(frozen=True)
 class PromptSet:
-    """The templates that belong together, versioned as one unit."""
+    """The templates that belong together, versioned as one unit.
+
+    `grounded_user` and `condense_user` are f-string templates (their variables are listed in
+    `answer_variables` and `condense_variables`); a literal brace in them must be doubled. The system
+    texts are sent verbatim.
+    """
 
     version: str
     grounded_system: str
@@ -79,6 +96,36 @@ class PromptSet:
     refusal: str
     history_turns: int = 6  # prior messages kept in the answer and condense prompts
     history_chars: int = 400  # each prior message is cut to this many characters
+
+    @cached_property
+    def answer(self) -> ChatPromptTemplate:
+        """System rules, recent turns (`history`), then the sources and the `question`.
+
+        The sources go in the final user message, after the history, so the model reads them last and
+        the [n] numbers it must cite are the ones in front of it. Built on first use: langchain_core's
+        prompt stack is imported only when a language model is actually asked.
+        """
+        from langchain_core.messages import SystemMessage
+        from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
+
+        template = ChatPromptTemplate.from_messages(
+            [
+                SystemMessage(content=self.grounded_system),
+                MessagesPlaceholder("history", optional=True),
+                ("human", self.grounded_user),
+            ]
+        )
+        return template.partial(refusal=self.refusal)
+
+    @cached_property
+    def condense(self) -> ChatPromptTemplate:
+        """The follow-up rewrite: a `history` transcript (text, not messages) and the `question`."""
+        from langchain_core.messages import SystemMessage
+        from langchain_core.prompts import ChatPromptTemplate
+
+        return ChatPromptTemplate.from_messages(
+            [SystemMessage(content=self.condense_system), ("human", self.condense_user)]
+        )
 
 
 PROMPTS = PromptSet(
@@ -157,36 +204,42 @@ def _recent(history: Sequence[HistoryItem] | None, prompts: PromptSet) -> list[M
     ]
 
 
+def answer_variables(
+    question: str, sources: Sequence[Source], history: Sequence[HistoryItem] | None = None, prompts: PromptSet = PROMPTS
+) -> dict[str, Any]:
+    """What `prompts.answer` is filled with: delimited sources, the neutralised question, recent turns."""
+    return {
+        "sources": format_sources(sources),
+        "question": neutralise(question.strip()),
+        "history": _recent(history, prompts),
+    }
+
+
 def build_messages(
     question: str,
     sources: Sequence[Source],
     history: Sequence[HistoryItem] | None = None,
     prompts: PromptSet = PROMPTS,
-) -> list[Message]:
-    """System rules, a few recent turns (markers stripped), then the sources and the question.
+) -> list[BaseMessage]:
+    """The answer request as chat messages: `prompts.answer` filled by `answer_variables`."""
+    return prompts.answer.format_messages(**answer_variables(question, sources, history, prompts))
 
-    The sources go in the final user message, after the history, so the model reads them last and
-    the [n] numbers it must cite are the ones in front of it.
-    """
-    user = prompts.grounded_user.format(
-        sources=format_sources(sources), question=neutralise(question.strip()), refusal=prompts.refusal
+
+def condense_variables(
+    question: str, history: Sequence[HistoryItem] | None, prompts: PromptSet = PROMPTS
+) -> dict[str, Any]:
+    """What `prompts.condense` is filled with: a User:/Assistant: transcript of recent turns."""
+    transcript = "\n".join(
+        f"{'User' if m['role'] == 'user' else 'Assistant'}: {m['content']}" for m in _recent(history, prompts)
     )
-    return [
-        {"role": "system", "content": prompts.grounded_system},
-        *_recent(history, prompts),
-        {"role": "user", "content": user},
-    ]
+    return {"history": transcript or "(none)", "question": question.strip()}
 
 
 def build_condense_messages(
     question: str, history: Sequence[HistoryItem] | None, prompts: PromptSet = PROMPTS
-) -> list[Message]:
+) -> list[BaseMessage]:
     """The CONDENSE request: a transcript of recent turns plus the follow-up question."""
-    transcript = "\n".join(
-        f"{'User' if m['role'] == 'user' else 'Assistant'}: {m['content']}" for m in _recent(history, prompts)
-    )
-    user = prompts.condense_user.format(history=transcript or "(none)", question=question.strip())
-    return [{"role": "system", "content": prompts.condense_system}, {"role": "user", "content": user}]
+    return prompts.condense.format_messages(**condense_variables(question, history, prompts))
 
 
 def is_refusal(text: str, prompts: PromptSet = PROMPTS) -> bool:

@@ -9,6 +9,8 @@ half of hybrid retrieval that works. Tokens, decided per token so mixed text wor
   ASCII words. Hyphenated or dotted compounds give their parts and the joined form (COVID-19 -> covid,
   19, covid19); letter-dot acronyms join (e.g. -> eg); possessive 's and apostrophes go.
 - Numbers stay whole: 3.14 -> 3.14; thousands separators are dropped (11,172 -> 11172).
+The script ranges, the bigrams, the apostrophe rule and the stemmer are rag.core.text's, shared with
+citations, the judge and the cache; the joined compounds are this index's own.
 
 `LexicalIndex` keeps a bm25s index of the committed chunks of one strategy on disk, together with the
 store generation, the Chroma collection ids and the committed document ids it was built from. It only
@@ -27,12 +29,13 @@ import threading
 import unicodedata
 import uuid
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
 from rag.core.protocols import ChunkIndex
+from rag.core.text import CJK_RUN, can_stem, cjk_bigrams, drop_apostrophes
+from rag.core.text import stem as english_stem
 from rag.core.types import REGISTRY
 
 log = logging.getLogger(__name__)
@@ -41,32 +44,11 @@ log = logging.getLogger(__name__)
 # rebuilt. 2: each chunk is indexed with its document title and section heading (see indexed_text).
 TOKENIZER_VERSION = 2
 
-_CJK = (
-    "\u1100-\u11ff\u3040-\u30ff\u3130-\u318f\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff"
-    "\ua960-\ua97f\uac00-\ud7af\ud7b0-\ud7ff\uf900-\ufaff\uff66-\uff9f"
-)
-_CJK_RUN = re.compile(f"[{_CJK}]+")
 # A raw token: letters/digits (any script), joined by single inner hyphens, dots, slashes or apostrophes.
 _RAW = re.compile(r"[^\W_]+(?:[-‐‑–./'’,][^\W_]+)*")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _THOUSANDS = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?")
-_APOSTROPHES = re.compile(r"['’]")
 _SPLIT = re.compile(r"[-‐‑–./,]")
-
-
-@lru_cache(maxsize=1)
-def _stemmer():
-    try:
-        import Stemmer
-    except ImportError:  # pragma: no cover - PyStemmer is a dependency
-        return None
-    return Stemmer.Stemmer("english")
-
-
-def _bigrams(run: str) -> list[str]:
-    if len(run) == 1:
-        return [run]
-    return [run[i : i + 2] for i in range(len(run) - 1)]
 
 
 def indexed_text(chunk) -> str:
@@ -85,7 +67,7 @@ class Tokenizer:
     """Text -> BM25 terms; see the module docstring for the rules."""
 
     def __init__(self, stem: bool = True, stopwords: frozenset[str] = frozenset()) -> None:
-        self.stem = stem and _stemmer() is not None
+        self.stem = stem and can_stem()
         self.stopwords = stopwords
 
     def params(self) -> dict:
@@ -109,7 +91,7 @@ class Tokenizer:
         if _NUMBER.fullmatch(raw):
             out.append(raw)
             return
-        raw = _APOSTROPHES.sub("", re.sub(r"['’][sS]$", "", raw))
+        raw = drop_apostrophes(raw)
         parts = [p for p in _SPLIT.split(raw) if p]
         if len(parts) == 1:
             self._word(parts[0], out)
@@ -120,16 +102,16 @@ class Tokenizer:
         for p in parts:
             self._word(p, out)
         joined = "".join(parts)
-        if not _CJK_RUN.search(joined):
+        if not CJK_RUN.search(joined):
             out.append(joined.lower())
 
     def _word(self, word: str, out: list[str]) -> None:
         """One word without separators; CJK runs inside it become bigrams, the rest stays whole."""
         pos = 0
-        for m in _CJK_RUN.finditer(word):
+        for m in CJK_RUN.finditer(word):
             if m.start() > pos:
                 self._latin(word[pos : m.start()], out)
-            out.extend(_bigrams(m.group()))
+            out.extend(cjk_bigrams(m.group()))
             pos = m.end()
         if pos < len(word):
             self._latin(word[pos:], out)
@@ -138,9 +120,7 @@ class Tokenizer:
         word = word.casefold()
         if word in self.stopwords:
             return
-        if self.stem and word.isascii() and word.isalpha():
-            word = _stemmer().stemWord(word)
-        out.append(word)
+        out.append(english_stem(word) if self.stem else word)
 
 
 @dataclass

@@ -14,9 +14,12 @@ is written, then the chunks, then the registry record (a single upsert, the comm
 deleted and the marker removed. `recover()` finishes or rolls back whatever a kill interrupted, and
 readers only trust chunks whose doc_id the registry has committed for that strategy.
 
-Opening the database (make_client) lives in rag/backends/chroma_client.py, and the records, chunk metadata and
-fingerprints written into Chroma in rag/store_records.py; both are re-exported here, so callers import
-the store's public names from rag.backends.chroma_store.
+Chroma 1.5.x can also leave chunks that no query finds (chroma-core/chroma#7758), so every write is
+verified by self-querying the chunks just written, and the affected collection is rebuilt from its stored
+vectors when one is lost; chroma_health.py holds that check and the crash-safe rebuild.
+
+Opening the database (make_client) lives in chroma_client.py; the chunk metadata and fingerprints written
+into Chroma in chroma_records.py. Callers know this class only as rag.core.protocols.ChunkIndex.
 """
 
 from __future__ import annotations
@@ -30,14 +33,16 @@ from typing import Any
 
 import numpy as np
 
+from rag.backends.chroma_health import REBUILD_SUFFIX, ReachabilityMixin
 from rag.backends.chroma_records import check_fingerprint, chunk_from_record, chunk_to_metadata, collection_fingerprint
-from rag.core.types import PARENTS, REGISTRY, Chunk, DocumentRecord, Strategy
+from rag.core.types import PARENTS, REGISTRY, Chunk, DocumentRecord
 
 _UNIT = [1.0]  # placeholder vector for collections that are never searched
+_HNSW = {"hnsw": {"space": "cosine", "ef_search": 200, "ef_construction": 200}}
 DOCUMENTS_MEMO_S = 5.0  # list_documents() re-reads the registry at least this often
 
 
-class ChunkStore:
+class ChunkStore(ReachabilityMixin):
     """Chroma-backed storage for documents and their chunks, one collection per strategy."""
 
     def __init__(self, client, base: str, embedder_name: str, dimension: int, params: dict[str, dict]) -> None:
@@ -49,6 +54,7 @@ class ChunkStore:
         self._collections: dict[str, Any] = {}
         self._lock = threading.RLock()
         self._documents: tuple[tuple, list[DocumentRecord]] | None = None  # (generation stamp, records)
+        self.verify_writes = True  # self-query what replace_document wrote (chroma_health.py)
 
     # --- collections ---------------------------------------------------------------------------
 
@@ -74,16 +80,16 @@ class ChunkStore:
             name = self.collection_name(kind)
             searchable = kind not in (PARENTS, REGISTRY)
             fingerprint = self._fingerprint(kind) if searchable else {"docqa_role": kind}
-            col = self._client.get_or_create_collection(
-                name=name,
-                embedding_function=None,
-                metadata=fingerprint,
-                configuration={"hnsw": {"space": "cosine", "ef_search": 200, "ef_construction": 200}},
-            )
+            col = self._open_collection(name, fingerprint)
             if searchable:
                 check_fingerprint(name, col.metadata or {}, fingerprint)
             self._collections[kind] = col
             return col
+
+    def _open_collection(self, name: str, metadata: dict[str, Any]):
+        return self._client.get_or_create_collection(
+            name=name, embedding_function=None, metadata=metadata, configuration=_HNSW
+        )
 
     def drop(self, kinds: Sequence[str]) -> None:
         """Delete collections outright (re-index after a fingerprint change)."""
@@ -91,8 +97,9 @@ class ChunkStore:
             self._documents = None
             for kind in kinds:
                 self._collections.pop(kind, None)
-                with contextlib.suppress(Exception):  # an absent collection is fine
-                    self._client.delete_collection(self.collection_name(kind))
+                for name in (self.collection_name(kind), self.collection_name(kind) + REBUILD_SUFFIX):
+                    with contextlib.suppress(Exception):  # an absent collection is fine
+                        self._client.delete_collection(name)
 
     # --- registry --------------------------------------------------------------------------------
     def _registry(self):
@@ -116,6 +123,9 @@ class ChunkStore:
         memo = self._documents
         if memo is not None and memo[0] == stamp:
             return list(memo[1])
+        if memo is not None and memo[0][:2] != stamp[:2]:  # a repair elsewhere may have replaced collections
+            with self._lock:
+                self._collections = {k: v for k, v in self._collections.items() if k == REGISTRY}
         got = self._registry().get(where={"kind": "doc"}, include=["metadatas"])
         records = sorted((DocumentRecord.from_metadata(m) for m in got["metadatas"]), key=lambda r: r.source.lower())
         self._documents = (stamp, records)
@@ -192,6 +202,8 @@ class ChunkStore:
                         metadatas=[chunk_to_metadata(c) for c in part],
                         documents=[c.text for c in part],
                     )
+                if self.verify_writes and items:  # before the commit: a document is visible only when findable
+                    self.verify_written(strategy, [c.id for c in items], np.stack([embeddings[c.id] for c in items]))
             if parents:
                 col = self.collection(PARENTS)
                 for i in range(0, len(parents), batch_size):
@@ -225,17 +237,18 @@ class ChunkStore:
             return True
 
     def _delete_doc_chunks(self, doc_id: str) -> None:
-        kinds = [*self._existing_strategy_kinds(), PARENTS]
+        kinds = [*self.searchable_kinds(), PARENTS]
         for kind in kinds:
             self.collection(kind).delete(where={"doc_id": doc_id})
 
-    def _existing_strategy_kinds(self) -> list[str]:
-        names = {c if isinstance(c, str) else c.name for c in self._client.list_collections()}
-        return [s.value for s in Strategy if self.collection_name(s.value) in names]
-
     def recover(self) -> int:
-        """Finish or roll back documents whose ingest was interrupted; returns how many were repaired."""
+        """Finish or roll back documents whose ingest was interrupted; returns how many were repaired.
+
+        After a crash the strategy collections are also sampled for unreachable chunks (a kill can
+        interrupt Chroma's own index writes) and rebuilt when one is found.
+        """
         with self._lock:
+            crashed = self._finish_repairs() > 0
             got = self._registry().get(where={"kind": "pending"}, include=["metadatas"])
             for marker, meta in zip(got["ids"], got["metadatas"], strict=True):
                 committed = self.get_document(meta["source"])
@@ -254,6 +267,10 @@ class ChunkStore:
                 self._registry().delete(ids=[marker])
             if got["ids"]:
                 self._bump_generation()
+            if crashed or got["ids"]:
+                for kind in self.searchable_kinds():
+                    if not self.check_reachability(kind).ok:
+                        self.repair(kind)
             return len(got["ids"])
 
     # --- reading -------------------------------------------------------------------------------

@@ -19,8 +19,8 @@ wrong cached file, a model with modules the ONNX path does not implement) falls 
 reason logged and kept in `fallback_reason`. A cached file that fails to load or to reproduce the stored
 reference vectors is exported again first.
 
-The export recipe and the cache key are in rag/onnx_export.py, the torch-free inference in
-rag/onnx_runtime.py; this module picks the backend, validates the cache, and falls back.
+The export recipe and the cache key are in rag/backends/onnx_export.py, the torch-free inference in
+rag/backends/onnx_runtime.py; this module picks the backend, validates the cache, and falls back.
 """
 
 from __future__ import annotations

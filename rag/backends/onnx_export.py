@@ -1,10 +1,10 @@
 """Exporting a sentence-transformers model to ONNX, and the cache key of an export.
 
-The recipe (used by rag/onnx_embedder.py when its cache has no usable file): torch's exporter on the
+The recipe (used by rag/backends/onnx_embedder.py when its cache has no usable file): torch's exporter on the
 model folder (nothing is downloaded), ONNX Runtime's transformer fusions, a check against torch on probe
 sentences, optional int8 quantisation, and a meta.json that keeps the probes and torch's vectors so every
 later load can check the file again. Needs torch, transformers and the `onnx` package; loading an export
-does not (rag/onnx_runtime.py).
+does not (rag/backends/onnx_runtime.py).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Inference on an exported sentence-transformers graph: ONNX Runtime plus the model's fast tokenizer.
 
 Only onnxruntime, `tokenizers` and numpy: no torch, no transformers, so a process that finds a cached
-export (rag/onnx_embedder.py) never imports them. Pooling and normalisation are done here in numpy, as
+export (rag/backends/onnx_embedder.py) never imports them. Pooling and normalisation are done here in numpy, as
 sentence-transformers does them after the transformer.
 """
 

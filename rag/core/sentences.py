@@ -25,6 +25,8 @@ from __future__ import annotations
 import re
 from itertools import pairwise
 
+from rag.core.text import is_hangul
+
 Span = tuple[int, int]
 
 _CLOSERS = "\"'”’)]}」』》〉»"
@@ -72,10 +74,6 @@ _STARTERS = _words(
     "그리고 그러나 하지만 또한 그래서 따라서 이후 이는 이에 그는 그녀는 이것은 한편 특히 즉"
 )
 _TERMINAL_CHARS = ".!?…。！？‼⁇:;" + _CLOSERS
-
-
-def _is_hangul(ch: str) -> bool:
-    return "\uac00" <= ch <= "\ud7a3" or "\u3131" <= ch <= "\u318e"
 
 
 def _word_before(text: str, i: int) -> tuple[str, int]:
@@ -137,7 +135,7 @@ def _punctuation_starts(text: str) -> list[int]:
             if punct in "。！？" or (
                 not closed
                 and (
-                    (punct in ".?!" and _is_hangul(prev) and (_is_hangul(nxt) or nxt in _OPENERS))
+                    (punct in ".?!" and is_hangul(prev) and (is_hangul(nxt) or nxt in _OPENERS))
                     or (
                         m.group() == "."
                         and prev.islower()
@@ -156,7 +154,7 @@ def _punctuation_starts(text: str) -> list[int]:
         run = text[start:end].rstrip(_CLOSERS + " \t[]0123456789,;-–")
         if run == "." and not _period_ends(text, start, k):
             continue
-        cite = _CITE_NUMS.match(text, k) if nxt.isdigit() and not _is_hangul(text[start - 1 : start]) else None
+        cite = _CITE_NUMS.match(text, k) if nxt.isdigit() and not is_hangul(text[start - 1 : start]) else None
         if cite and _THOUSANDS.match(cite.group()):
             cite = None  # "4,500,000 Hz" is a number, not citations
         starts.append(cite.end() if cite else k)

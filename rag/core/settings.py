@@ -159,7 +159,7 @@ class Settings(BaseSettings):
     safety_level: Literal["off", "low", "medium", "high"] = Field(
         "low",
         description="Strictness of the safety filters: jailbreak and off-topic questions are refused, secrets "
-        "and personal data redacted from answers (see rag/filters.py); off disables them.",
+        "and personal data redacted from answers (see rag/safety/filters.py); off disables them.",
     )
 
     # --- web UI ----------------------------------------------------------------------------------

@@ -1,0 +1,1 @@
+"""Faithfulness: claims checked against the sources by a heuristic or an LLM judge."""

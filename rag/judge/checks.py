@@ -13,13 +13,13 @@ Scoring lives here too, so both judges compute score and band the same way.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
 from rag.answer.citations import parse_markers
 from rag.answer.prompts import is_refusal
+from rag.core.text import drop_apostrophes, fold
 from rag.core.types import ClaimVerdict, Faithfulness, Source
 
 # Bands users see next to the score; supported share at or above the bound.
@@ -112,12 +112,6 @@ class NumberMention:
     start: int = 0  # offset in the text it was found in
 
 
-def fold(text: str) -> str:
-    """Case- and accent-insensitive form: 'Björk' and 'bjork' compare equal."""
-    decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", text).casefold())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-
-
 def is_refusal_sentence(text: str) -> bool:
     """The shared refusal phrase (rag.answer.prompts) or a similar 'the documents do not say' sentence."""
     return is_refusal(text) or bool(_REFUSAL_RE.search(text))
@@ -178,11 +172,8 @@ def _number_values(text: str) -> frozenset[float]:
 
 
 def _name_key(word: str) -> str:
-    word = fold(word)
-    for tail in ("'s", "’s", "'", "’"):
-        if word.endswith(tail):
-            return word[: -len(tail)]
-    return word
+    """Case-, accent- and apostrophe-insensitive: "O’Neill's" and "O'Neill" name the same person."""
+    return drop_apostrophes(fold(word))
 
 
 def extract_names(text: str) -> list[str]:

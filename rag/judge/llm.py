@@ -18,7 +18,7 @@ import json
 import re
 import threading
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -39,6 +39,9 @@ from rag.judge.checks import (
     split_claims,
 )
 from rag.judge.prompt import JUDGE_PROMPT_VERSION, build_judge_messages
+
+if TYPE_CHECKING:
+    from langchain_core.messages import BaseMessage
 
 JUDGE_MAX_TOKENS = 2048
 JUDGE_SEED = 0
@@ -187,7 +190,7 @@ class LLMJudge:
                 )
             return self._chat
 
-    def _ask(self, messages: list[tuple[str, str]], valid: set[int]) -> list[ClaimVerdict]:
+    def _ask(self, messages: list[BaseMessage], valid: set[int]) -> list[ClaimVerdict]:
         chat = self._client()
         if self._use_tools:
             structured = chat.with_structured_output(JudgeReport, method="function_calling", include_raw=True)

@@ -1,7 +1,10 @@
-"""The LLM judge's prompt, kept as versioned data.
+"""The LLM judge's prompt, kept as versioned data and sent as a LangChain `ChatPromptTemplate`.
 
 Bump JUDGE_PROMPT_VERSION whenever the wording changes: judgements (and any cached or benchmarked
 figures) are only comparable under the same version.
+
+The system text goes in as a literal message (it shows the reply's JSON shape, braces and all); only
+JUDGE_USER is a template, and the question, answer and passages substituted into it are never re-parsed.
 
 Design notes, from the known failure modes of RAGAS faithfulness, TruLens groundedness and
 MT-Bench / G-Eval style judges:
@@ -13,16 +16,22 @@ MT-Bench / G-Eval style judges:
   separates faithfulness from factuality.
 - Instructions are language-neutral: the answer and the sources may be in different languages (e.g.
   Korean and English) and meaning, not shared words, decides.
-- Passages are untrusted data in delimited blocks (rag.answer.prompts.format_source), so a poisoned document
+- Passages are untrusted data in delimited blocks (rag.answer.prompts.format_sources), so a poisoned document
   cannot tell the judge to approve everything.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
+from typing import TYPE_CHECKING
 
-from rag.answer.prompts import format_source, neutralise
+from rag.answer.prompts import format_sources, neutralise
 from rag.core.types import Source
+
+if TYPE_CHECKING:
+    from langchain_core.messages import BaseMessage
+    from langchain_core.prompts import ChatPromptTemplate
 
 JUDGE_PROMPT_VERSION = "judge-v1"
 
@@ -68,12 +77,25 @@ Answer to check:
 Split the answer into claims and judge each one against the sources only."""
 
 
-def build_judge_messages(question: str, answer: str, sources: Sequence[Source]) -> list[tuple[str, str]]:
-    """System + user messages; sources in number order so identical inputs give identical prompts."""
-    blocks = "\n\n".join(format_source(s) for s in sorted(sources, key=lambda s: s.number))
-    user = JUDGE_USER.format(
-        question=neutralise(question.strip()),
-        sources=blocks,
-        answer=neutralise(answer.strip()).replace("</answer>", "&lt;/answer>"),
-    )
-    return [("system", JUDGE_SYSTEM), ("user", user)]
+@cache
+def judge_prompt() -> ChatPromptTemplate:
+    """JUDGE_SYSTEM + JUDGE_USER; built on first use, so a judge that never calls a model never imports it."""
+    from langchain_core.messages import SystemMessage
+    from langchain_core.prompts import ChatPromptTemplate
+
+    return ChatPromptTemplate.from_messages([SystemMessage(content=JUDGE_SYSTEM), ("human", JUDGE_USER)])
+
+
+def judge_variables(question: str, answer: str, sources: Sequence[Source]) -> dict[str, str]:
+    """What `judge_prompt()` is filled with: untrusted text neutralised, sources in number order so
+    identical inputs give identical prompts."""
+    return {
+        "question": neutralise(question.strip()),
+        "sources": format_sources(sources),
+        "answer": neutralise(answer.strip()).replace("</answer>", "&lt;/answer>"),
+    }
+
+
+def build_judge_messages(question: str, answer: str, sources: Sequence[Source]) -> list[BaseMessage]:
+    """The judge request as chat messages: `judge_prompt()` filled by `judge_variables`."""
+    return judge_prompt().format_messages(**judge_variables(question, answer, sources))

@@ -1,0 +1,1 @@
+"""Safety filters around the answer road: prompt-injection flags, jailbreak refusals, redaction."""

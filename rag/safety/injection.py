@@ -3,7 +3,7 @@
 Documents are untrusted. A passage that says "ignore all previous instructions", opens a chat-role tag,
 tries to close our `<source>` block or asks for secrets is not refused (it may be a document *about*
 prompts) but flagged, so the prompt marks it and the user sees it. Questions are checked with the same
-patterns plus jailbreak phrasings (rag/filters.py decides what to do at each strictness level).
+patterns plus jailbreak phrasings (rag/safety/filters.py decides what to do at each strictness level).
 
 Each pattern has a name (shown in messages and tests) and a minimum level at which it applies to
 questions: "low" patterns are unambiguous, "medium" ones are likely, "high" ones are merely suspicious.

@@ -22,7 +22,7 @@ import pytest
 
 from rag.core.types import PARENTS, Strategy
 from tests.conftest import REPO, SAMPLES, shared
-from tests.test_ingest import store_consistent
+from tests.e2e.test_ingest import store_consistent
 from tests.test_sandbox import gone
 
 STRATEGIES = [Strategy.SENTENCE, Strategy.PARENT_CHILD]

@@ -13,7 +13,7 @@ import ui.lab_tab
 from rag.core.types import Strategy
 from rag.eval.harness import BASELINES
 from tests.conftest import SAMPLES
-from tests.test_web import _rows, free_port, serve
+from tests.e2e.test_web import _rows, free_port, serve
 from ui.lab_tab import EMPTY_LIBRARY, Lab, recommendation
 
 STRATEGIES = ["sentence", "overlap", "parent-child"]

@@ -16,7 +16,7 @@ import pytest
 
 from rag.library import MAX_NAME_BYTES, safe_name
 from tests.conftest import SAMPLES
-from tests.test_web import PDF, _rows, free_port, serve
+from tests.e2e.test_web import PDF, _rows, free_port, serve
 from ui.callbacks import Callbacks
 
 ASK_OPTIONS = {"strategy": "parent-child", "judge": False}
@@ -256,7 +256,7 @@ def test_api_key_never_reaches_the_ui_the_api_or_the_logs(make_app, llm, monkeyp
     caplog.set_level(logging.DEBUG)
     with serve(qa) as client:
         text, result = client.predict("What is the Sun?", None, {"judge": False}, api_name="/ask")
-        assert llm.script.requests, "the LLM server was not called"
+        assert llm.script.requests, ("the LLM server was not called", text, result.get("mode"), result.get("notice"))
         assert result["mode"] != "llm"
         assert key not in text and key not in json.dumps(result)
 

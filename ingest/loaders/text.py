@@ -1,22 +1,26 @@
-"""Text and Markdown files: encoding detection, binary rejection, and Markdown heading offsets.
+"""Text and Markdown files: encoding detection, binary rejection, and Markdown headings as sections.
+
+The content decides, not only the name: a `.txt`/`.md` must decode to text, so a binary file renamed to
+`.txt` is rejected (`WrongContent`) instead of indexing mojibake. A text file is one page without a number;
+its text is kept as written (TABs included) apart from line endings, BOM and NULs.
 
 Decoding order: a byte-order mark decides; else strict UTF-8 (most files, and all ASCII); else
 charset-normalizer's guess, where among near-equal guesses the encodings people actually write text in
-win (it otherwise likes to call Latin-1 text Baltic cp1257). Binary content raises `NotText`, which
-`ingest.loaders` turns into a user-facing `WrongContent` error.
+win (it otherwise likes to call Latin-1 text Baltic cp1257). charset-normalizer is imported with this
+module, which the registry imports only when a text file is loaded.
 """
 
 from __future__ import annotations
 
 import codecs
 import re
+from pathlib import Path
 
 from charset_normalizer import from_bytes
 
-
-class NotText(ValueError):
-    """The bytes are not text; `str()` says why."""
-
+from ingest import quality
+from ingest.loaders.common import Extracted, make_page
+from ingest.loaders.errors import EmptyDocument, WrongContent
 
 _BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32"),
@@ -37,14 +41,14 @@ _NEWLINES = re.compile(r"\r\n?")
 
 
 def decode_text(data: bytes) -> tuple[str, list[str]]:
-    """Bytes of a text file -> (text with `\\n` line ends, warnings); binary data raises `NotText`."""
+    """Bytes of a text file -> (text with `\\n` line ends, warnings); binary data raises `WrongContent`."""
     for magic, kind in _MAGIC:
         if data.startswith(magic):
-            raise NotText(f"binary file, not text (it looks like {kind})")
+            raise WrongContent(f"binary file, not text (it looks like {kind})")
     text, warnings = _decode(data)
     sample = text[:1_000_000]
     if sample and len(_CONTROL.findall(sample)) > max(2, len(sample) * CONTROL_MAX_SHARE):
-        raise NotText("binary file, not text")
+        raise WrongContent("binary file, not text")
     text = _NEWLINES.sub("\n", text).replace("\x00", "").removeprefix("\ufeff")
     return text, warnings
 
@@ -63,12 +67,12 @@ def _decode(data: bytes) -> tuple[str, list[str]]:
             pass
     matches = list(from_bytes(data))
     if not matches:
-        raise NotText("binary file, not text (no text encoding fits)")
+        raise WrongContent("binary file, not text (no text encoding fits)")
     best = matches[0]
     close = [m for m in matches if m.chaos <= best.chaos + 0.1 and m.coherence >= best.coherence - 0.05]
     chosen = min(close, key=lambda m: _PREFERRED.index(m.encoding) if m.encoding in _PREFERRED else 99)
     if b"\x00" in data and not chosen.encoding.startswith(("utf_16", "utf_32")):
-        raise NotText("binary file, not text")
+        raise WrongContent("binary file, not text")
     return str(chosen), []
 
 
@@ -116,3 +120,28 @@ def markdown_headings(text: str) -> list[tuple[int, int, str]]:
         elif not _NOT_PARAGRAPH.match(line):
             para_start, para_lines = start, [line.strip()]
     return headings
+
+
+def load_text(data: bytes, path: Path, *, max_pages: int | None) -> Extracted:
+    """The registry's entry for plain text (see ingest/loaders/__init__.py); `max_pages` does not apply."""
+    return _load(data, markdown=False)
+
+
+def load_markdown(data: bytes, path: Path, *, max_pages: int | None) -> Extracted:
+    """Plain text plus its headings as sections, and the first level-1 heading as the title."""
+    return _load(data, markdown=True)
+
+
+def _load(data: bytes, *, markdown: bool) -> Extracted:
+    text, warnings = decode_text(data)
+    if not text.strip():
+        raise EmptyDocument("no text: the file holds only whitespace")
+    text = text.strip()
+    sections: tuple[tuple[int, str], ...] = ()
+    title = None
+    if markdown:
+        headings = markdown_headings(text)
+        sections = tuple((offset, heading) for offset, _, heading in headings)
+        title = next((h for _, level, h in headings if level == 1), None)
+    issues = quality.check_text(text)
+    return Extracted([make_page(None, text, issues, sections)], [issues], title, warnings)

@@ -101,6 +101,22 @@ def test_generate_sends_rules_sources_and_key(llm, llm_settings):
     assert "Chlorophyll absorbs" in user["content"] and "How tall is the Eiffel Tower?" in user["content"]
 
 
+def test_history_and_braces_reach_the_server_as_written(llm, llm_settings):
+    gen = OpenAIGenerator(llm_settings(), OpenAIChat())
+    llm.script.push("It is {x} [1].", "ok")
+    history = [("What is {x}?", "A {placeholder} [2].")]
+    source = make_source(1, "In templates, {x} and {question} are placeholders.", file="t.md", page=None)
+    assert gen.generate("And {question}?", [source], history) == "It is {x} [1]."
+    messages = llm.script.requests[-1]["messages"]
+    assert [m["role"] for m in messages] == ["system", "user", "assistant", "user"]
+    assert messages[1]["content"] == "What is {x}?" and messages[2]["content"] == "A {placeholder}."
+    assert "<question>\nAnd {question}?\n</question>" in messages[3]["content"]
+    assert "{x} and {question} are placeholders." in messages[3]["content"]
+    # complete() takes plain role/content dicts too (the evaluation lab writes its one-off prompts so).
+    assert gen.complete([{"role": "user", "content": "Say {ok}."}]) == "ok"
+    assert llm.script.requests[-1]["messages"] == [{"role": "user", "content": "Say {ok}."}]
+
+
 def test_base_url_alone_uses_placeholder_key(llm, make_settings):
     gen = OpenAIGenerator(make_settings(openai_base_url=llm.base_url, llm_retries=0), OpenAIChat())
     llm.script.push("ok")

@@ -1,7 +1,7 @@
 """Clean-up of what pypdf hands back: page text and the metadata title.
 
 Page text: `\\r\\n`/`\\r` -> `\\n`, TAB -> space, NUL/control characters and soft hyphens dropped, ligatures
-spelled out, runs of spaces collapsed, trailing spaces and 3+ blank lines trimmed (ingest/loaders.py says
+spelled out, runs of spaces collapsed, trailing spaces and 3+ blank lines trimmed (ingest/loaders/pdf.py says
 why line-break hyphens stay). Titles: producers fill /Title with file names, accession numbers, template
 names and "Microsoft Word - x.docx"; only something that reads like a title is kept, else the file name is.
 """

@@ -27,7 +27,7 @@ from rag.core.errors import FingerprintMismatch, StoreUnavailable
 from rag.core.types import ALL_STRATEGIES, Chunk, DocumentRecord, Strategy
 from tests.chroma_server import CHROMA, AuthProxy, ChromaServer, free_port
 from tests.conftest import REPO, SAMPLES
-from tests.test_ingest import CountingEmbedder, store_consistent
+from tests.e2e.test_ingest import CountingEmbedder, store_consistent
 
 
 @pytest.fixture(scope="session")

@@ -15,7 +15,7 @@ from urllib.parse import urlparse
 import pytest
 
 from tests.conftest import REPO, SAMPLES
-from tests.test_web import free_port
+from tests.e2e.test_web import free_port
 
 pytestmark = pytest.mark.browser
 

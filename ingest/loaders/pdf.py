@@ -1,0 +1,208 @@
+"""PDF: pypdf page by page, with the metadata title and per-page quality warnings.
+
+The content decides, not only the name: a `.pdf` must carry a `%PDF-` header. Every pypdf failure is
+turned into a `LoadError` with a one-line reason; a failure on one page becomes that page's warning, and
+only a file where every page fails is rejected. Repairs pypdf logs while reading a damaged file become one
+document warning, so a user learns why a file's text may be incomplete.
+
+Page text is cleaned by ingest/loaders/pdf_text.py. Words hyphenated across a line break ("exam-\\nple")
+are kept as they are: without a dictionary a line-break hyphen cannot be told from a real one
+("high-\\nlevel"), and a wrong join corrupts a real word, while an unjoined split only costs a little
+recall on that one word.
+
+Importing this module imports pypdf (~200 ms); the registry imports it only when a PDF is loaded.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import re
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pypdf
+from pypdf import PdfReader
+from pypdf import errors as pdf_errors
+
+from ingest import quality
+from ingest.loaders.common import Extracted, make_page
+from ingest.loaders.errors import CorruptFile, EmptyDocument, EncryptedPdf, LoadError, TooLarge, WrongContent
+from ingest.loaders.errors import one_line as _one_line
+from ingest.loaders.errors import reason as _reason
+from ingest.loaders.pdf_text import clean_title, normalize_pdf_text
+from rag.core.types import Page
+
+_INLINE_IMAGE = re.compile(rb"(?:^|\s)BI\s")
+
+
+class _PdfLog(logging.Handler):
+    """Collects pypdf's logged warnings (repairs of damaged files) raised by this thread."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.thread = threading.get_ident()
+        self.count = 0
+        self.first = ""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.thread == self.thread:
+            self.count += 1
+            self.first = self.first or _one_line(record.getMessage(), 100)
+
+
+@contextmanager
+def _pdf_log() -> Iterator[_PdfLog]:
+    logger = logging.getLogger("pypdf")
+    handler = _PdfLog()
+    logger.addHandler(handler)
+    try:
+        yield handler
+    finally:
+        logger.removeHandler(handler)
+
+
+SANDBOX_PDF_ELEMENTS = 2_000_000  # 10x what Microsoft's 10-Q filings need (shared/data/qa/docugami_sec10q)
+
+
+@contextmanager
+def sandbox_pdf_limits() -> Iterator[None]:
+    """pypdf's array/dictionary caps (100,000 elements) raised to `SANDBOX_PDF_ELEMENTS` in this block.
+
+    Real filings pass 100,000 and were rejected as unsafe. In the loader sandbox the worker's memory and
+    time limits bound a hostile file; a load outside it keeps pypdf's caps, since nothing else bounds it."""
+    caps = {
+        "array_maximum_element_count": SANDBOX_PDF_ELEMENTS,
+        "dictionary_maximum_element_count": SANDBOX_PDF_ELEMENTS,
+    }
+    with pypdf.apply_configuration(**caps):
+        yield
+
+
+def open_pdf(data: bytes) -> PdfReader:
+    """A reader over the bytes, decrypted with the empty password when needed, or a `LoadError`."""
+    if b"%PDF-" not in data[:1024]:
+        raise WrongContent("not a PDF: the file does not start with a %PDF- header")
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        if reader.is_encrypted:
+            try:
+                decrypted = reader.decrypt("")
+            except (pdf_errors.DependencyError, NotImplementedError) as exc:
+                raise EncryptedPdf(f"encrypted PDF with unsupported encryption ({_reason(exc)})") from None
+            except Exception:
+                decrypted = 0
+            if not decrypted:
+                raise EncryptedPdf("encrypted PDF: a password is needed")
+        len(reader.pages)  # walks the page tree: broken trees fail here, not halfway through
+    except LoadError:
+        raise
+    except pdf_errors.FileNotDecryptedError:
+        raise EncryptedPdf("encrypted PDF: a password is needed") from None
+    except pdf_errors.PdfStreamError as exc:
+        raise CorruptFile(f"damaged PDF (truncated or incomplete?): {_one_line(str(exc), 160)}") from None
+    except pdf_errors.LimitReachedError as exc:
+        raise CorruptFile(f"PDF exceeds a safety limit of the reader: {_one_line(str(exc), 160)}") from None
+    except pdf_errors.PdfReadError as exc:
+        raise CorruptFile(f"unreadable PDF: {_one_line(str(exc), 160)}") from None
+    except RecursionError:
+        raise CorruptFile("unreadable PDF: its object structure is nested too deeply (damaged?)") from None
+    except Exception as exc:
+        raise CorruptFile(f"unreadable PDF ({_reason(exc)})") from None
+    return reader
+
+
+def pdf_title(reader: PdfReader) -> str | None:
+    """The metadata title when it looks like a real title (ingest/loaders/pdf_text.py), else None."""
+    try:
+        raw = reader.metadata.title if reader.metadata else None
+    except Exception:
+        return None
+    return clean_title(str(raw)) if raw else None
+
+
+def _has_images(page) -> bool:
+    """Whether a page draws any image (XObject, nested form, or inline); used only for empty pages."""
+    try:
+        if _resources_have_images(page.get("/Resources"), 0):
+            return True
+        contents = page.get_contents()
+        return bool(contents is not None and _INLINE_IMAGE.search(contents.get_data()))
+    except Exception:
+        return False
+
+
+def _resources_have_images(resources, depth: int) -> bool:
+    if resources is None or depth > 4:
+        return False
+    xobjects = resources.get_object().get("/XObject")
+    if xobjects is None:
+        return False
+    for ref in xobjects.get_object().values():
+        obj = ref.get_object()
+        subtype = obj.get("/Subtype")
+        if subtype == "/Image":
+            return True
+        if subtype == "/Form" and _resources_have_images(obj.get("/Resources"), depth + 1):
+            return True
+    return False
+
+
+def extract_page(reader: PdfReader, index: int) -> Page:
+    """Page `index` (0-based) as a `Page` numbered index + 1, with its quality warnings."""
+    return _extract(reader, index)[0]
+
+
+def _extract(reader: PdfReader, index: int) -> tuple[Page, list[quality.Issue]]:
+    number = index + 1
+    page = None
+    try:
+        page = reader.pages[index]
+        text = normalize_pdf_text(page.extract_text() or "")
+    except Exception as exc:  # one bad page must not sink the document
+        issues = [quality.Issue(quality.EXTRACTION_FAILED, _reason(exc))]
+        return make_page(number, "", issues), issues
+    non_space = len(text) - text.count(" ") - text.count("\n")
+    if non_space == 0:
+        issues = [quality.check_empty_page(_has_images(page))]
+    elif non_space < quality.LITTLE_TEXT_CHARS and _has_images(page):
+        issues = [quality.Issue(quality.LITTLE_TEXT)]
+    else:
+        issues = quality.check_text(text)
+    return make_page(number, text, issues), issues
+
+
+def read_pdf_pages(path: str | Path, numbers: Iterable[int] | None = None) -> list[Page]:
+    """Extract selected 1-based pages (all by default) exactly as `load_document` does: for tools and tests."""
+    reader = open_pdf(Path(path).read_bytes())
+    indexes = range(len(reader.pages)) if numbers is None else [n - 1 for n in numbers]
+    return [extract_page(reader, i) for i in indexes]
+
+
+def load(data: bytes, path: Path, *, max_pages: int | None) -> Extracted:
+    """The registry's entry for `.pdf` (see ingest/loaders/__init__.py)."""
+    with _pdf_log() as log:
+        reader = open_pdf(data)
+        count = len(reader.pages)
+        if count == 0:
+            raise EmptyDocument("the PDF has no pages")
+        if max_pages is not None and count > max_pages:
+            raise TooLarge(f"{count} pages, over the limit of {max_pages}")
+        title = pdf_title(reader)
+        pages: list[Page] = []
+        issues: list[list[quality.Issue]] = []
+        for i in range(count):
+            page, page_issues = _extract(reader, i)
+            pages.append(page)
+            issues.append(page_issues)
+    failed = [i[0] for i in issues if i and i[0].kind == quality.EXTRACTION_FAILED]
+    if len(failed) == count:
+        raise CorruptFile(f"unreadable PDF: text extraction failed on every page ({failed[0].detail})")
+    if not any(p.text for p in pages):
+        raise EmptyDocument("no extractable text (scanned PDF without a text layer?)")
+    warnings = []
+    if log.count:
+        warnings.append(f"the PDF needed repairs while reading ({log.count} reader warnings, first: {log.first})")
+    return Extracted(pages, issues, title, warnings)
