@@ -13,6 +13,7 @@ import pytest
 
 from rag.core.types import FileReport, Strategy
 from tests.conftest import SAMPLES, shared
+from tests.e2e.test_ingest import store_consistent
 from tests.pathological import (
     cpu_bomb_pdf,
     deep_nesting_pdf,
@@ -20,7 +21,6 @@ from tests.pathological import (
     page_tree_cycle_pdf,
     text_page_pdf,
 )
-from tests.e2e.test_ingest import store_consistent
 
 SENTENCE = [Strategy.SENTENCE]
 
