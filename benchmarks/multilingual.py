@@ -166,12 +166,18 @@ class Vectors:
     seconds: dict[str, np.ndarray] = field(default_factory=dict)
     query_vectors: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
     query_seconds: dict[str, list[float]] = field(default_factory=dict)
+    titled: dict[str, np.ndarray] = field(default_factory=dict)  # CJK chunk text with title -> e5 vector
+    titled_seconds: float = 0.0
+
+
+def _cache_path(kind: str, embedders: dict, texts: list[str]) -> Path:
+    key = hashlib.sha256("\0".join([*sorted(embedders), *(e.name for e in embedders.values()), *texts]).encode())
+    return CACHE / f"{kind}-{key.hexdigest()[:12]}.npz"
 
 
 def embed_texts(texts: list[str], embedders: dict, batch: int = 64) -> Vectors:
     """Each text once per embedder, cached; batches alternate between embedders (same load for both)."""
-    key = hashlib.sha256("\0".join([*sorted(embedders), *(e.name for e in embedders.values()), *texts]).encode())
-    path = CACHE / f"passages-{key.hexdigest()[:12]}.npz"
+    path = _cache_path("passages", embedders, texts)
     out = Vectors(texts, {t: i for i, t in enumerate(texts)})
     if path.is_file():
         data = np.load(path)
@@ -202,7 +208,38 @@ def embed_texts(texts: list[str], embedders: dict, batch: int = 64) -> Vectors:
     return out
 
 
+def embed_titled(vectors: Vectors, titled: list[str], e5, batch: int = 64) -> None:
+    """e5 vectors of CJK chunks embedded with their title and heading (the text BM25 indexes), cached."""
+    path = _cache_path("titled", {"e5": e5}, titled)
+    if path.is_file():
+        data = np.load(path)
+        matrix, vectors.titled_seconds = data["vectors"], float(data["seconds"])
+    else:
+        t = time.perf_counter()
+        parts = []
+        for start in range(0, len(titled), batch):
+            parts.append(e5.embed(titled[start : start + batch]))
+            if (start // batch) % 10 == 9:
+                log(f"  e5 with titles: {start + batch}/{len(titled)} texts in {time.perf_counter() - t:.0f}s")
+        matrix = np.concatenate(parts) if parts else np.zeros((0, e5.dimension), np.float32)
+        vectors.titled_seconds = time.perf_counter() - t
+        CACHE.mkdir(parents=True, exist_ok=True)
+        np.savez(path, vectors=matrix, seconds=vectors.titled_seconds)
+    vectors.titled = dict(zip(titled, matrix, strict=True))
+    log(f"{len(titled)} CJK chunks embedded by e5 with title and heading ({vectors.titled_seconds:.0f} s)")
+
+
 def embed_questions(vectors: Vectors, questions: list[str], embedders: dict) -> None:
+    """Each question once per embedder, timed (p50 in the report), cached with the timings."""
+    path = _cache_path("queries", embedders, questions)
+    if path.is_file():
+        data = np.load(path)
+        for name in embedders:
+            matrix = data[f"{name}_vectors"]
+            vectors.query_vectors[name] = dict(zip(questions, matrix, strict=True))
+            vectors.query_seconds[name] = list(data[f"{name}_seconds"])
+        return
+    arrays = {}
     for name, embedder in embedders.items():
         embedder.embed_query("warm up")
         vectors.query_vectors[name], vectors.query_seconds[name] = {}, []
@@ -210,6 +247,10 @@ def embed_questions(vectors: Vectors, questions: list[str], embedders: dict) -> 
             t = time.perf_counter()
             vectors.query_vectors[name][q] = np.asarray(embedder.embed_query(q), dtype=np.float32)
             vectors.query_seconds[name].append(time.perf_counter() - t)
+        arrays[f"{name}_vectors"] = np.stack([vectors.query_vectors[name][q] for q in questions])
+        arrays[f"{name}_seconds"] = np.array(vectors.query_seconds[name])
+    CACHE.mkdir(parents=True, exist_ok=True)
+    np.savez(path, **arrays)
 
 
 # --- libraries ----------------------------------------------------------------------------------------
@@ -228,6 +269,8 @@ class Library:
         self.mini = vectors.vectors["minilm"][rows]
         self.e5 = vectors.vectors["e5"][rows]
         self.cjk = np.array([cjk_share(c.text) > 0.5 for c in self.chunks])
+        zero = np.zeros(self.e5.shape[1], dtype=np.float32)  # non-CJK chunks are not in this e5 index
+        self.e5_titled = np.stack([vectors.titled.get(indexed_text(c), zero) for c in self.chunks])
         self.tokenizer = Tokenizer()
         self.bm25 = bm25s.BM25()
         self.bm25.index([self.tokenizer(indexed_text(c)) for c in self.chunks], show_progress=False)
@@ -258,6 +301,8 @@ class Alternative:
     e5: str  # chunks e5 embeds: "all" | "cjk" | "none"
     lexical: bool = True
     fixed: dict | None = None  # script ("cjk" | "en") -> (w_minilm, w_e5) when not tuned
+    titled: bool = False  # e5 embeds title + section heading + chunk (CJK chunks only)
+    split: bool = False  # the e5 leg fetches and normalises CJK and other chunks separately
 
 
 ALTERNATIVES = (
@@ -268,7 +313,9 @@ ALTERNATIVES = (
     Alternative("b", "(b) e5 for everything + BM25", "none", "all"),
     Alternative("c", "(c) route by script: e5 for CJK chunks, MiniLM for others", "other", "cjk"),
     Alternative("c+", "(c+) route, MiniLM kept for every chunk", "all", "cjk"),
+    Alternative("c+t", "(c+) with title + heading in the e5 text", "all", "cjk", titled=True),
     Alternative("d", "(d) cross-lingual: MiniLM + e5 for every chunk", "all", "all"),
+    Alternative("d/s", "(d) with the e5 leg per script (top-k and min-max each)", "all", "all", split=True),
 )
 
 
@@ -309,11 +356,14 @@ def rank(lib: Library, alt: Alternative, weights, scores, fetch_k: int) -> list[
         e5_cover = lib.coverage(alt.e5)
     use_mini = mini_cover is not None and w_mini > 0 and mini_cover.any()
     use_e5 = e5_cover is not None and w_e5 > 0 and e5_cover.any()
-    mini_s, e5_s, lex_s = scores
+    mini_s, e5_plain, e5_titled, lex_s = scores
+    e5_s = e5_titled if alt.titled else e5_plain
     legs = []
     if use_mini:
         legs.append(_top(mini_s, mini_cover, fetch_k))
-    if use_e5:
+    if use_e5 and alt.split:
+        legs += [_top(e5_s, e5_cover & lib.cjk, fetch_k), _top(e5_s, e5_cover & ~lib.cjk, fetch_k)]
+    elif use_e5:
         legs.append(_top(e5_s, e5_cover, fetch_k))
     if alt.lexical:
         legs.append(_top(lex_s, np.ones(len(lex_s), bool), fetch_k, positive=True))
@@ -327,7 +377,10 @@ def rank(lib: Library, alt: Alternative, weights, scores, fetch_k: int) -> list[
         fused = _minmax(lex_s[pool], np.ones(len(pool), bool))
         if use_mini:
             fused += w_mini * _minmax(mini_s[pool], mini_cover[pool])
-        if use_e5:
+        if use_e5 and alt.split:
+            cjk = lib.cjk[pool]
+            fused += w_e5 * (_minmax(e5_s[pool], e5_cover[pool] & cjk) + _minmax(e5_s[pool], e5_cover[pool] & ~cjk))
+        elif use_e5:
             fused += w_e5 * _minmax(e5_s[pool], e5_cover[pool])
     tie = np.where(mini_cover[pool], mini_s[pool], 0.0) if use_mini else e5_s[pool] if use_e5 else lex_s[pool]
     order = pool[np.lexsort((-tie, -fused))]
@@ -342,7 +395,7 @@ def question_scores(lib: Library, qset: QSet, vectors: Vectors) -> list[tuple]:
     for item in qset.items:
         qm = vectors.query_vectors["minilm"][item.question]
         qe = vectors.query_vectors["e5"][item.question]
-        out.append((lib.mini @ qm, lib.e5 @ qe, lib.lexical(item.question)))
+        out.append((lib.mini @ qm, lib.e5 @ qe, lib.e5_titled @ qe, lib.lexical(item.question)))
     return out
 
 
@@ -547,6 +600,18 @@ def main() -> None:
     for e in embedders.values():
         e.warm_up()
     vectors = embed_texts(texts, embedders)
+    from rag.backends.bm25 import indexed_text
+
+    titled = list(
+        dict.fromkeys(
+            indexed_text(c)
+            for parts in chunked.values()
+            for part in parts.values()
+            for c in part.chunks
+            if cjk_share(c.text) > 0.5
+        )
+    )
+    embed_titled(vectors, titled, embedders["e5"])
     questions = list(dict.fromkeys(i.question for _, qsets in data.values() for q in qsets for i in q.items))
     embed_questions(vectors, questions, embedders)
     elapsed["embed"] = time.perf_counter() - t

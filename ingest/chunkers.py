@@ -41,11 +41,13 @@ class ChunkFactory:
 
     def make(self, role: str, index: int, start: int, end: int, parent_id: str | None = None) -> Chunk:
         doc = self.doc
-        page_start = page_end = pcs = pce = None
+        page_start = page_end = pcs = pce = ocr = None
         if doc.pages:
-            first = doc.pages[self._page_index(start)]
-            last = doc.pages[self._page_index(max(start, end - 1))]
+            i, j = self._page_index(start), self._page_index(max(start, end - 1))
+            first, last = doc.pages[i], doc.pages[j]
             page_start, page_end = first.number, last.number
+            read = [p.ocr_confidence for p in doc.pages[i : j + 1] if p.ocr_confidence is not None]
+            ocr = min(read) if read else None
             pcs = max(0, start - first.start)
             pce = min(last.end, end) - last.start
         section = None
@@ -70,6 +72,7 @@ class ChunkFactory:
             section=section,
             parent_id=parent_id,
             role=role,
+            ocr_confidence=ocr,
         )
 
 

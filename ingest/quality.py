@@ -21,6 +21,8 @@ GARBLED_REPLACEMENT = "garbled text (undecodable characters '\ufffd')"
 GARBLED_SYMBOLS = "garbled text (few letters or digits)"
 MISSING_SPACES = "words run together (missing spaces?)"
 EXTRACTION_FAILED = "text extraction failed"
+OCR = "OCR"  # not a problem but a fact users must see: the text was read from the page image
+OCR_FAILED = "OCR failed"
 
 LITTLE_TEXT_CHARS = 20  # non-space characters below which an image page counts as "almost no text"
 LONG_WORD_LETTERS = 26  # a run of this many letters is not a word in an alphabetic script
@@ -47,7 +49,13 @@ class Issue:
     detail: str = ""  # page-level extra, e.g. an example of a run-together word
 
     def message(self) -> str:
+        if self.kind == OCR:
+            return f"OCR ({self.detail})"  # 'OCR (confidence 91%)'
         return f"{self.kind}, {self.detail}" if self.detail else self.kind
+
+
+def ocr_issue(confidence: float) -> Issue:
+    return Issue(OCR, f"confidence {confidence:.0%}")
 
 
 def check_text(text: str) -> list[Issue]:
@@ -66,7 +74,7 @@ def check_text(text: str) -> list[Issue]:
         if good < non_space * SYMBOLS_MAX_RATIO:
             issues.append(Issue(GARBLED_SYMBOLS, f"{good / non_space:.0%} letters or digits"))
     tokens = text.split()
-    long_words = [t for t in tokens if len(t) >= LONG_WORD_LETTERS and _LONG_RUN.search(t) and not _CODEISH.search(t)]
+    long_words = run_together_words(tokens)
     if long_words and (
         len(long_words) >= MISSING_SPACES_MIN_WORDS
         or (len(tokens) >= 20 and len(long_words) >= len(tokens) * MISSING_SPACES_SHARE)
@@ -74,6 +82,11 @@ def check_text(text: str) -> list[Issue]:
         example = long_words[0] if len(long_words[0]) <= 40 else long_words[0][:40] + "…"
         issues.append(Issue(MISSING_SPACES, f"e.g. '{example}'"))
     return issues
+
+
+def run_together_words(tokens: Iterable[str]) -> list[str]:
+    """The tokens that are letter runs too long to be one word of a spaced script (not URLs or code)."""
+    return [t for t in tokens if len(t) >= LONG_WORD_LETTERS and _LONG_RUN.search(t) and not _CODEISH.search(t)]
 
 
 def check_empty_page(has_images: bool) -> Issue:
@@ -112,13 +125,19 @@ def format_pages(numbers: Sequence[int], max_ranges: int = 8) -> str:
 
 
 def summarize(page_issues: Iterable[tuple[int | None, Sequence[Issue]]]) -> list[str]:
-    """One document warning per issue kind, naming the pages that have it, merged into ranges."""
-    by_kind: dict[str, list[int | None]] = {}
+    """One document warning per issue kind, naming the pages that have it, merged into ranges; OCR'd pages
+    also give their range of confidences ('pages 1–3: OCR (confidence 85–93%)')."""
+    by_kind: dict[str, list[tuple[int | None, str]]] = {}
     for number, issues in page_issues:
         for issue in issues:
-            by_kind.setdefault(issue.kind, []).append(number)
+            by_kind.setdefault(issue.kind, []).append((number, issue.detail))
     out = []
-    for kind, numbers in by_kind.items():
-        pages = [n for n in numbers if n is not None]
-        out.append(f"{format_pages(pages)}: {kind}" if pages else kind)
+    for kind, found in by_kind.items():
+        pages = [n for n, _ in found if n is not None]
+        label = kind
+        if kind == OCR:
+            values = sorted({int(m.group()) for _, d in found if (m := re.search(r"\d+", d))})
+            span = f"{values[0]}%" if len(values) == 1 else f"{values[0]}–{values[-1]}%"
+            label = f"OCR (confidence {span})" if values else kind
+        out.append(f"{format_pages(pages)}: {label}" if pages else label)
     return out

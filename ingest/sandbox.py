@@ -82,6 +82,7 @@ class _Worker:
             stderr=subprocess.DEVNULL,
             env=env,
             close_fds=True,
+            start_new_session=True,  # its own process group: killing it also kills an OCR run it started
         )
         self.files = 0
         self.started = time.monotonic()
@@ -106,6 +107,8 @@ class _Worker:
     def kill(self) -> None:
         """SIGKILL and reap: the process is gone when this returns."""
         if self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.proc.pid, signal.SIGKILL)  # the worker and any Tesseract it runs
             with contextlib.suppress(ProcessLookupError):
                 self.proc.send_signal(signal.SIGKILL)
         with contextlib.suppress(subprocess.TimeoutExpired):  # SIGKILL cannot be ignored

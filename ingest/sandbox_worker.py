@@ -22,6 +22,7 @@ import threading
 import time
 
 from ingest import loaders
+from ingest.loaders import ocr
 from ingest.loaders.errors import CorruptFile, LoadError, reason
 from rag.core.types import LoadedDocument, PageSpan
 
@@ -41,7 +42,7 @@ def doc_to_wire(doc: LoadedDocument) -> dict:
         "doc_id": doc.doc_id,
         "title": doc.title,
         "text": doc.text,
-        "pages": [[p.number, p.start, p.end] for p in doc.pages],
+        "pages": [[p.number, p.start, p.end, p.ocr_confidence] for p in doc.pages],
         "sections": [[o, h] for o, h in doc.sections],
         "warnings": list(doc.warnings),
         "page_count": doc.page_count,
@@ -52,7 +53,7 @@ def doc_to_wire(doc: LoadedDocument) -> dict:
 def doc_from_wire(data: dict) -> LoadedDocument:
     """Rebuild a document from the worker's JSON, checking every type (the worker's input is hostile)."""
     try:
-        pages = tuple(PageSpan(_opt_int(n), int(s), int(e)) for n, s, e in data["pages"])
+        pages = tuple(PageSpan(_opt_int(p[0]), int(p[1]), int(p[2]), _opt_float(p[3:4])) for p in data["pages"])
         sections = tuple((int(o), str(h)) for o, h in data["sections"])
         text = data["text"]
         if not isinstance(text, str):
@@ -75,6 +76,11 @@ def doc_from_wire(data: dict) -> LoadedDocument:
 
 def _opt_int(value: object) -> int | None:
     return None if value is None else int(value)  # type: ignore[arg-type]
+
+
+def _opt_float(rest: list) -> float | None:
+    """The optional 4th page field (OCR confidence); absent or None means the page was not OCR'd."""
+    return None if not rest or rest[0] is None else min(1.0, max(0.0, float(rest[0])))
 
 
 def encode(message: dict) -> bytes:
@@ -143,8 +149,10 @@ def _memory_failure(message: str, limit_bytes: int) -> bool:
 
 
 def _load(request: dict, limit_bytes: int) -> dict:
+    # OCR stops starting pages before the parent's wall-clock limit (request["cpu_s"]) kills the whole file.
+    budget = ocr.BUDGET_SHARE * float(request.get("cpu_s") or 300)
     try:
-        with loaders.sandbox_pdf_limits():  # this process's memory and time limits bound the reader
+        with loaders.sandbox_pdf_limits(), ocr.time_budget(budget):  # our limits bound the readers
             doc = loaders.load_document(request["path"], max_bytes=request["max_bytes"], max_pages=request["max_pages"])
     except MemoryError:
         return {"kind": "memory"}

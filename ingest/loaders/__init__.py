@@ -54,6 +54,10 @@ REGISTRY: tuple[Format, ...] = (
     Format("PDF", (".pdf",), "pdf", "ingest.loaders.pdf:load"),
     Format("TXT", (".txt",), "txt", "ingest.loaders.text:load_text"),
     Format("Markdown", (".md", ".markdown"), "md", "ingest.loaders.text:load_markdown"),
+    Format("Word", (".docx",), "docx", "ingest.loaders.docx:load"),
+    Format("HTML", (".html", ".htm"), "html", "ingest.loaders.html:load"),
+    Format("HWP", (".hwp",), "hwp", "ingest.loaders.hwp:load_hwp"),
+    Format("HWPX", (".hwpx",), "hwpx", "ingest.loaders.hwp:load_hwpx"),
 )
 
 

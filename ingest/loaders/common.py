@@ -57,10 +57,15 @@ class Format:
 
 
 def make_page(
-    number: int | None, text: str, issues: Sequence[quality.Issue], sections: Iterable[tuple[int, str]] = ()
+    number: int | None,
+    text: str,
+    issues: Sequence[quality.Issue],
+    sections: Iterable[tuple[int, str]] = (),
+    *,
+    ocr_confidence: float | None = None,
 ) -> Page:
     """A `Page` carrying its own warnings ('page 3: …'; no prefix for a file without pages)."""
-    return Page(number, text, quality.page_warnings(number, issues), tuple(sections))
+    return Page(number, text, quality.page_warnings(number, issues), tuple(sections), ocr_confidence)
 
 
 def document_id(data: bytes) -> str:
@@ -109,7 +114,7 @@ def assemble(
     for i, p in enumerate(pages):
         if i:
             pos += len(PAGE_SEPARATOR)
-        spans.append(PageSpan(p.number, pos, pos + len(p.text)))
+        spans.append(PageSpan(p.number, pos, pos + len(p.text), p.ocr_confidence))
         sections.extend((pos + offset, heading) for offset, heading in p.sections)
         pos += len(p.text)
     warnings = quality.summarize(zip((p.number for p in pages), issues, strict=True))

@@ -24,7 +24,11 @@ class WrongContent(LoadError):
     """The content does not match the extension: a `.pdf` without a PDF header, a binary `.txt`."""
 
 
-class EncryptedPdf(LoadError):
+class EncryptedDocument(LoadError):
+    """The content is encrypted: a password, DRM, or an HWP "distribution" (read-only) document."""
+
+
+class EncryptedPdf(EncryptedDocument):
     """The PDF needs a password."""
 
 
@@ -42,7 +46,16 @@ class TooLarge(LoadError):
 
 _BY_NAME: dict[str, type[LoadError]] = {
     cls.__name__: cls
-    for cls in (LoadError, UnsupportedFileType, WrongContent, EncryptedPdf, CorruptFile, EmptyDocument, TooLarge)
+    for cls in (
+        LoadError,
+        UnsupportedFileType,
+        WrongContent,
+        EncryptedDocument,
+        EncryptedPdf,
+        CorruptFile,
+        EmptyDocument,
+        TooLarge,
+    )
 }
 
 

@@ -5,7 +5,11 @@ turned into a `LoadError` with a one-line reason; a failure on one page becomes 
 only a file where every page fails is rejected. Repairs pypdf logs while reading a damaged file become one
 document warning, so a user learns why a file's text may be incomplete.
 
-Page text is cleaned by ingest/loaders/pdf_text.py. Words hyphenated across a line break ("exam-\\nple")
+Page text is cleaned by ingest/loaders/pdf_text.py. A page whose words run together (or that carries TABs
+or glued footnote digits) is read a second time with PDFium (ingest/loaders/pdf_second.py), and a page
+without a text layer is read by OCR when Tesseract is installed (ingest/loaders/ocr.py); both need the
+file's bytes, which `_Second` keeps, opening PDFium only for a file that has such a page.
+Words hyphenated across a line break ("exam-\\nple")
 are kept as they are: without a dictionary a line-break hyphen cannot be told from a real one
 ("high-\\nlevel"), and a wrong join corrupts a real word, while an unjoined split only costs a little
 recall on that one word.
@@ -19,6 +23,7 @@ import io
 import logging
 import re
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,6 +33,7 @@ from pypdf import PdfReader
 from pypdf import errors as pdf_errors
 
 from ingest import quality
+from ingest.loaders import ocr, pdf_second
 from ingest.loaders.common import Extracted, make_page
 from ingest.loaders.errors import CorruptFile, EmptyDocument, EncryptedPdf, LoadError, TooLarge, WrongContent
 from ingest.loaders.errors import one_line as _one_line
@@ -150,17 +156,36 @@ def _resources_have_images(resources, depth: int) -> bool:
     return False
 
 
+class _Second:
+    """The file's PDFium document, opened on first need (a flagged or a scanned page)."""
+
+    def __init__(self, data: bytes | None) -> None:
+        self.data = data
+        self._document = None
+
+    @classmethod
+    def of(cls, reader: PdfReader) -> _Second:
+        stream = getattr(reader, "stream", None)
+        return cls(stream.getvalue() if isinstance(stream, io.BytesIO) else None)
+
+    def document(self):
+        if self._document is None and self.data is not None:
+            self._document = pdf_second.open_document(self.data)
+        return self._document
+
+
 def extract_page(reader: PdfReader, index: int) -> Page:
-    """Page `index` (0-based) as a `Page` numbered index + 1, with its quality warnings."""
-    return _extract(reader, index)[0]
+    """Page `index` (0-based) as a `Page` numbered index + 1, with its quality warnings (no OCR)."""
+    return _extract(reader, index, _Second.of(reader))[0]
 
 
-def _extract(reader: PdfReader, index: int) -> tuple[Page, list[quality.Issue]]:
+def _extract(reader: PdfReader, index: int, second: _Second) -> tuple[Page, list[quality.Issue]]:
     number = index + 1
     page = None
     try:
         page = reader.pages[index]
-        text = normalize_pdf_text(page.extract_text() or "")
+        raw = page.extract_text() or ""
+        text = normalize_pdf_text(raw)
     except Exception as exc:  # one bad page must not sink the document
         issues = [quality.Issue(quality.EXTRACTION_FAILED, _reason(exc))]
         return make_page(number, "", issues), issues
@@ -171,6 +196,14 @@ def _extract(reader: PdfReader, index: int) -> tuple[Page, list[quality.Issue]]:
         issues = [quality.Issue(quality.LITTLE_TEXT)]
     else:
         issues = quality.check_text(text)
+        if pdf_second.needs_second(raw, issues):
+            try:
+                document = second.document()
+                better = pdf_second.page_text(document, index) if document is not None else ""
+            except Exception:  # PDFium refusing a file pypdf read: keep pypdf's text
+                better = ""
+            if better and pdf_second.choose(text, better):
+                text, issues = better, quality.check_text(better)
     return make_page(number, text, issues), issues
 
 
@@ -191,18 +224,68 @@ def load(data: bytes, path: Path, *, max_pages: int | None) -> Extracted:
         if max_pages is not None and count > max_pages:
             raise TooLarge(f"{count} pages, over the limit of {max_pages}")
         title = pdf_title(reader)
+        second = _Second(data)
         pages: list[Page] = []
         issues: list[list[quality.Issue]] = []
         for i in range(count):
-            page, page_issues = _extract(reader, i)
+            page, page_issues = _extract(reader, i, second)
             pages.append(page)
             issues.append(page_issues)
     failed = [i[0] for i in issues if i and i[0].kind == quality.EXTRACTION_FAILED]
     if len(failed) == count:
         raise CorruptFile(f"unreadable PDF: text extraction failed on every page ({failed[0].detail})")
+    warnings = _ocr_scanned(pages, issues, second)
     if not any(p.text for p in pages):
-        raise EmptyDocument("no extractable text (scanned PDF without a text layer?)")
-    warnings = []
+        why = "no extractable text (scanned PDF without a text layer?)"
+        if warnings and ocr.INSTALL_HINT in warnings[0]:
+            raise EmptyDocument(f"{why}; OCR is not available: {ocr.INSTALL_HINT}")
+        raise EmptyDocument(f"{why}; {warnings[0].partition(': ')[2]}" if warnings else why)
     if log.count:
         warnings.append(f"the PDF needed repairs while reading ({log.count} reader warnings, first: {log.first})")
     return Extracted(pages, issues, title, warnings)
+
+
+def _ocr_scanned(pages: list[Page], issues: list[list[quality.Issue]], second: _Second) -> list[str]:
+    """Replace the text of pages without a text layer by OCR, in place; returns document warnings (why
+    some scanned pages were not read). A page whose layer holds a few characters keeps them unless OCR
+    finds more."""
+    kinds = (quality.NO_TEXT_LAYER, quality.LITTLE_TEXT)
+    scanned = [i for i, found in enumerate(issues) if found and found[0].kind in kinds]
+    if not scanned:
+        return []
+    numbers = [i + 1 for i in scanned]
+    engine = ocr.tesseract()
+    if engine is None:
+        return [f"{quality.format_pages(numbers)}: scanned pages not read: OCR is not available; {ocr.INSTALL_HINT}"]
+    try:
+        document = second.document()
+    except Exception as exc:
+        why = f"PDFium cannot open the file ({_reason(exc)})"
+        return [f"{quality.format_pages(numbers)}: scanned pages not read: {why}"]
+    slowest = 0.0
+    for n, i in enumerate(scanned):
+        left = ocr.remaining()
+        if left is not None and left < max(ocr.MIN_PAGE_S, 1.5 * slowest):
+            return [
+                f"{quality.format_pages(numbers[n:])}: scanned pages not read: the file's time limit ran out "
+                "during OCR (raise DOCQA_FILE_TIMEOUT_S to read them)"
+            ]
+        started = time.monotonic()
+        try:
+            image = ocr.render(document, i)
+            result = ocr.read_image(image, *engine, timeout_s=min(ocr.PAGE_TIMEOUT_S, left or ocr.PAGE_TIMEOUT_S))
+        except ocr.OcrFailed as exc:
+            issues[i] = [*issues[i], quality.Issue(quality.OCR_FAILED, str(exc))]
+            pages[i] = make_page(i + 1, pages[i].text, issues[i])
+            continue
+        except Exception as exc:  # a page PDFium cannot render
+            issues[i] = [*issues[i], quality.Issue(quality.OCR_FAILED, _reason(exc))]
+            pages[i] = make_page(i + 1, pages[i].text, issues[i])
+            continue
+        finally:
+            slowest = max(slowest, time.monotonic() - started)
+        layer = pages[i].text
+        if len("".join(result.text.split())) > len("".join(layer.split())):
+            issues[i] = [quality.ocr_issue(result.confidence), *quality.check_text(result.text)]
+            pages[i] = make_page(i + 1, result.text, issues[i], ocr_confidence=result.confidence)
+    return []

@@ -223,6 +223,7 @@ def resolve_citations(answer_text: str, sources: Sequence[Source], embedder: Emb
                     support_end=b,
                     score=float(scores[i]),
                     cited=cited,
+                    ocr_confidence=source.hit.span.ocr_confidence,
                 )
             )
     return citations, dropped

@@ -99,7 +99,8 @@ def unreachable_ids(col, ids: list[str], k: int = CHECK_K, vectors: np.ndarray |
     """The ids among `ids` that a query with their own stored vector does not return in the top k.
 
     Exact duplicates (the same sentence in two documents) tie at distance 0 and may crowd a chunk out of
-    its own top k; such a chunk is asked again with room for all its twins before it counts as lost.
+    its own top k; such a chunk is asked again with more room, and when even that is all twins its vector
+    is evidently found (a twin carries the same text), so it is not counted as lost.
     """
     bad: list[str] = []
     for i in range(0, len(ids), QUERY_BATCH):
@@ -116,8 +117,8 @@ def unreachable_ids(col, ids: list[str], k: int = CHECK_K, vectors: np.ndarray |
             if cid in found:
                 continue
             if dist and dist[-1] <= TIE:  # k twins at distance 0: look further
-                more = col.query(query_embeddings=[vec], n_results=max(10 * k, 200), include=[])
-                if cid in more["ids"][0]:
+                more = col.query(query_embeddings=[vec], n_results=max(10 * k, 200), include=["distances"])
+                if cid in more["ids"][0] or more["distances"][0][-1] <= TIE:
                     continue
             bad.append(cid)
     return bad

@@ -55,6 +55,7 @@ def chunk_to_metadata(chunk: Chunk) -> dict[str, Any]:
         "page_char_end": chunk.page_char_end,
         "section": chunk.section,
         "parent_id": chunk.parent_id,
+        "ocr_confidence": chunk.ocr_confidence,
     }
     return {k: v for k, v in meta.items() if v is not None}  # Chroma rejects None values
 
@@ -77,4 +78,5 @@ def chunk_from_record(chunk_id: str, text: str, meta: dict[str, Any]) -> Chunk:
         section=meta.get("section"),
         parent_id=meta.get("parent_id"),
         role=meta.get("role", "chunk"),
+        ocr_confidence=meta.get("ocr_confidence"),
     )

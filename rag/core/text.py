@@ -1,10 +1,11 @@
 """Text rules shared by every layer: script detection, folding, word tokens, stopwords, content words.
 
-Citations, the judge, the semantic cache, the lexical index and the evaluation must agree on which script
+Citations, the judge, the semantic cache and the lexical index must agree on which script
 a text is in and on what a content word is: when citation alignment counts "employees" as a content word
 and the judge does not, the two report different support for the same sentence. So these rules exist
 once, here; each module only adds the matching form it needs on top (the judge compares 5-letter
-prefixes and Hangul bigrams, the cache keeps order and negations, BM25 adds joined compounds).
+prefixes and Hangul bigrams, the cache keeps order and negations, BM25 adds joined compounds). The
+evaluation's answer-recall tokens stay frozen in rag/eval/metrics.py, so published figures stay comparable.
 
 A content word (`content_words`): a token of the folded text (NFKC, case-folded, Latin accents and
 apostrophes removed) that is not in `STOPWORDS`:

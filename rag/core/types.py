@@ -42,6 +42,7 @@ class Page:
     warnings: tuple[str, ...] = ()
     # (offset into text, heading) for every Markdown heading, in order of appearance.
     sections: tuple[tuple[int, str], ...] = ()
+    ocr_confidence: float | None = None  # 0..1 when the text was read by OCR from the page image
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ class PageSpan:
     number: int | None
     start: int
     end: int
+    ocr_confidence: float | None = None  # as on `Page`
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,7 @@ class Chunk:
     section: str | None = None
     parent_id: str | None = None
     role: str = "chunk"  # "chunk" (searched, returned), "child" (searched), "parent" (returned)
+    ocr_confidence: float | None = None  # lowest OCR confidence of its pages; None: no page was OCR'd
 
     @property
     def pages_label(self) -> str:
@@ -142,6 +145,7 @@ class Citation:
     support_end: int
     score: float
     cited: bool = True
+    ocr_confidence: float | None = None  # the cited passage was read by OCR with this confidence
 
 
 @dataclass
@@ -197,6 +201,7 @@ class Answer:
                     "supporting_sentence": c.supporting_sentence,
                     "score": round(c.score, 4),
                     "cited": c.cited,
+                    "ocr_confidence": c.ocr_confidence,
                 }
                 for c in self.citations
             ],
@@ -211,6 +216,7 @@ class Answer:
                     "text": s.chunk.text,
                     "matched_text": s.hit.matched.text if s.hit.matched else None,
                     "flags": s.flags,
+                    "ocr_confidence": s.hit.span.ocr_confidence,
                 }
                 for s in self.sources
             ],

@@ -13,10 +13,9 @@ measured offline, on the passages taken in rank order until the word budget is u
   small passages fit a budget, so this favours small chunks; doc@1 (the first passage comes from a gold
   document) compares strategies on equal terms;
 - answer recall@budget: the share of the gold answer's key tokens found among the tokens of those
-  passages. Key tokens are the content words of rag.core.text (the ones citations and the judge use:
-  numbers whole with `1,234` -> `1234`, `$` and `%` dropped, decimals kept; folded words of two or more
-  letters that are not stopwords; Korean words without their particle), each distinct token once. No
-  English stemming: "trained" does not match "training", so recall is a lower bound on what the
+  passages. Key tokens are numbers (`1,234` -> `1234`, `$` and `%` dropped, decimals kept whole) and
+  lowercased words of two or more characters that are not in `STOPWORDS`; each distinct token counts
+  once. No stemming: "trained" does not match "training", so recall is a lower bound on what the
   passages support, and a long explanatory answer rarely reaches 1.0. Numbers are the strict part: a
   figure absent from the passages cannot be answered from them;
 - answer found: answer recall >= `FOUND_AT` (0.5), as a hit rate.
@@ -33,7 +32,6 @@ from collections import Counter
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 
-from rag.core.text import content_words
 from rag.eval.datasets import AnswerSpan
 
 _WORD = re.compile(r"\S+")
@@ -166,11 +164,32 @@ def summarize(results: Sequence[QuestionResult]) -> dict[str, float]:
 
 # --- free-text answers -------------------------------------------------------------------------------
 FOUND_AT = 0.5  # answer recall from which an answer counts as found
+_STOPWORD_LIST = """
+    a about above after again against all also am an and any are as at be because been before being below
+    between both but by can could did do does doing down during each either et etc few for from further had has
+    have having he her here hers him his how however i if in into is it its itself just may me might more most
+    much must my no nor not now of off on once only or other our ours out over own per same she should so some
+    such than that the their theirs them then there these they this those through thus to too under until up
+    upon very via was we were what when where whether which while who whom whose why will with within without
+    would yes yet you your
+"""
+STOPWORDS = frozenset(_STOPWORD_LIST.split())  # English function words: carry no answer content
+_THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
+_TOKEN = re.compile(r"\d+(?:\.\d+)+|\w+")
+
+
+def answer_tokens(text: str) -> list[str]:
+    """Lowercased tokens with numbers normalised: `$1,234.5` -> `1234.5`, `12%` -> `12`."""
+    text = _THOUSANDS.sub("", text.lower().replace("$", " ").replace("%", " "))
+    return [t.strip("_") for t in _TOKEN.findall(text) if t.strip("_")]
 
 
 def key_tokens(answer: str) -> set[str]:
-    """The tokens an answer is judged by: its unstemmed content words (rag.core.text), numbers included."""
-    return content_words(answer, stemmed=False)
+    """The tokens an answer is judged by: numbers, and content words of 2+ characters not in STOPWORDS.
+
+    Deliberately not rag.core.text's content words: this is a published metric, frozen so that figures
+    stay comparable across versions and with the baselines; the app's text rules may change, it may not."""
+    return {t for t in answer_tokens(answer) if any(c.isdigit() for c in t) or (len(t) > 1 and t not in STOPWORDS)}
 
 
 def answer_recall(passages: Iterable[Passage], answer: str) -> float:
@@ -178,9 +197,9 @@ def answer_recall(passages: Iterable[Passage], answer: str) -> float:
     key = key_tokens(answer)
     if not key:
         return 0.0
-    seen: set[str] = set()
+    seen = set()
     for p in passages:
-        seen.update(content_words(p.text, stemmed=False))
+        seen.update(answer_tokens(p.text))
     return len(key & seen) / len(key)
 
 
