@@ -186,6 +186,7 @@ class ReachabilityMixin:
         Strategy(kind)
         t0 = time.perf_counter()
         with self._lock:
+            self._finish_repairs()  # never start over a swap a kill interrupted: its copy is the only one
             before = self.check_reachability(kind, None)
             rebuilt = bool(before.unreachable) or force
             if rebuilt:
