@@ -8,7 +8,7 @@ export HF_HUB_DISABLE_TELEMETRY=1
 export GRADIO_ANALYTICS_ENABLED=False
 export ANONYMIZED_TELEMETRY=False
 
-.PHONY: install run ingest test test-fast lint bench browser clean
+.PHONY: install run ingest test test-fast lint bench browser ocr clean
 
 # torch first, pinned to the local CPU build: a plain `torch` requirement would pull GBs of CUDA wheels.
 $(VENV)/.installed: pyproject.toml
@@ -18,19 +18,28 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $@
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed ocr
 
 # Debian's chromium for the browser tests (never `playwright install`, which downloads).
 browser:
 	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
 
+# Debian's Tesseract with English and Korean data, for OCR of scanned PDF pages (ingest/loaders/ocr.py);
+# skipped when both languages are already there. Without it docqa still runs and says scanned pages were skipped.
+ocr:
+	@langs="$$(tesseract --list-langs 2>/dev/null)"; \
+	if ! printf '%s\n' "$$langs" | grep -qx eng || ! printf '%s\n' "$$langs" | grep -qx kor; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			tesseract-ocr tesseract-ocr-eng tesseract-ocr-kor >/dev/null; \
+	fi
+
 ingest: install
 	$(BIN)/docqa ingest data/ --if-empty
 
-run: ingest
+run: ingest ocr
 	$(BIN)/docqa ui
 
-test: install browser
+test: install browser ocr
 	$(BIN)/ruff check --no-cache .
 	$(BIN)/lint-imports
 	$(BIN)/pytest -q

@@ -23,6 +23,7 @@ MISSING_SPACES = "words run together (missing spaces?)"
 EXTRACTION_FAILED = "text extraction failed"
 OCR = "OCR"  # not a problem but a fact users must see: the text was read from the page image
 OCR_FAILED = "OCR failed"
+OCR_NO_TEXT = "image only (OCR found no text)"
 
 LITTLE_TEXT_CHARS = 20  # non-space characters below which an image page counts as "almost no text"
 LONG_WORD_LETTERS = 26  # a run of this many letters is not a word in an alphabetic script

@@ -125,13 +125,14 @@ def bad_batch(tmp_path) -> Path:
     deep_nesting_pdf(folder / "nested.pdf")
     shutil.copy(SAMPLES / "company_handbook.txt", folder / "good.txt")
     (tmp_path / "report.docx").write_bytes(b"PK\x03\x04" + os.urandom(256))
+    (tmp_path / "deck.pptx").write_bytes(b"PK\x03\x04" + os.urandom(256))
     return folder
 
 
 def test_generated_bad_files_fail_alone_with_one_line_reasons(make_app, bad_batch):
     qa = make_app()
-    docx = bad_batch.parent / "report.docx"
-    reports = qa.ingestor.ingest_paths([bad_batch, docx], SENTENCE)
+    docx, pptx = bad_batch.parent / "report.docx", bad_batch.parent / "deck.pptx"
+    reports = qa.ingestor.ingest_paths([bad_batch, docx, pptx], SENTENCE)
     by = {r.source: r for r in reports}
     expected_failures = {
         "truncated.pdf": "damaged",
@@ -145,7 +146,8 @@ def test_generated_bad_files_fail_alone_with_one_line_reasons(make_app, bad_batc
         "png.txt": "PNG",
         "cycle.pdf": "cyclic",
         "nested.pdf": "unreadable PDF",
-        "report.docx": "unsupported file type '.docx'",
+        "report.docx": "damaged Word .docx file",
+        "deck.pptx": "unsupported file type '.pptx'",
     }
     for name, reason in expected_failures.items():
         assert by[name].status == "failed", by[name]

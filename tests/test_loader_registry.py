@@ -53,12 +53,17 @@ CSV = Format("CSV", (".csv",), "csv", "tests.test_loader_registry:load_csv")
 def test_registry_covers_exactly_the_supported_suffixes():
     claimed = [s for fmt in REGISTRY for s in fmt.suffixes]
     assert len(claimed) == len(set(claimed)), "a suffix is claimed twice"
-    assert set(claimed) == SUPPORTED_SUFFIXES == {".pdf", ".txt", ".md", ".markdown"}
+    assert set(claimed) == SUPPORTED_SUFFIXES
     assert {s: format_for(f"x{s.upper()}").file_type for s in SUPPORTED_SUFFIXES} == {
         ".pdf": "pdf",
         ".txt": "txt",
         ".md": "md",
         ".markdown": "md",
+        ".docx": "docx",
+        ".html": "html",
+        ".htm": "html",
+        ".hwp": "hwp",
+        ".hwpx": "hwpx",
     }
     for fmt in REGISTRY:
         assert callable(fmt.loader()), fmt  # every entry names a function that exists
@@ -69,8 +74,10 @@ def test_unknown_suffix_names_every_supported_type(tmp_path):
     path.write_bytes(b"PK\x03\x04")
     with pytest.raises(UnsupportedFileType) as info:
         load_document(path)
-    assert str(info.value) == "unsupported file type '.pptx': supported are .markdown, .md, .pdf, .txt"
-    with pytest.raises(UnsupportedFileType, match=r"'\.pptx': supported are \.csv, \.markdown, \.md, \.pdf"):
+    assert str(info.value) == (
+        "unsupported file type '.pptx': supported are .docx, .htm, .html, .hwp, .hwpx, .markdown, .md, .pdf, .txt"
+    )
+    with pytest.raises(UnsupportedFileType, match=r"'\.pptx': supported are \.csv, \.docx, \.htm"):
         load_with_pages(path, registry=(*REGISTRY, CSV))
 
 
@@ -108,15 +115,18 @@ def test_a_registry_that_claims_a_suffix_twice_or_misspells_one_is_refused():
 
 
 def test_supported_types_for_help_texts():
-    assert supported_types() == "PDF, TXT or Markdown"
-    assert supported_types(suffixes=True) == "PDF (.pdf), TXT (.txt) or Markdown (.md, .markdown)"
-    assert supported_types((*REGISTRY, CSV)) == "PDF, TXT, Markdown or CSV"
+    assert supported_types() == "PDF, TXT, Markdown, Word, HTML, HWP or HWPX"
+    assert supported_types(suffixes=True) == (
+        "PDF (.pdf), TXT (.txt), Markdown (.md, .markdown), Word (.docx), HTML (.html, .htm), "
+        "HWP (.hwp) or HWPX (.hwpx)"
+    )
+    assert supported_types((*REGISTRY, CSV)) == "PDF, TXT, Markdown, Word, HTML, HWP, HWPX or CSV"
     assert supported_types((CSV,)) == "CSV"
 
 
 def test_error_classes_cross_the_sandbox_boundary_by_name():
     family = [c for c in vars(load_errors).values() if isinstance(c, type) and issubclass(c, LoadError)]
-    assert len(family) == 7
+    assert len(family) == 8
     for cls in family:
         assert load_errors.error_type(cls.__name__) is cls
         assert getattr(loaders, cls.__name__) is cls  # still importable from ingest.loaders

@@ -57,7 +57,7 @@ def test_pdf_renamed_txt_says_what_it_is(tmp_path):
 
 
 def test_unsupported_suffix_names_the_supported_ones(tmp_path):
-    path = tmp_path / "notes.docx"
+    path = tmp_path / "notes.pptx"
     path.write_bytes(b"PK\x03\x04whatever")
     with pytest.raises(UnsupportedFileType) as info:
         load_document(path)

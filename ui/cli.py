@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from ingest.loaders import supported_types
 from rag.answer.answerer import AskOptions
 from rag.app import DocQA, build_app
 from rag.core.errors import FingerprintMismatch, StoreUnavailable
@@ -104,7 +105,10 @@ def _report_table(reports: list[FileReport]) -> Table:
 
 @app.command()
 def ingest(
-    paths: Annotated[list[Path], typer.Argument(help="Files and folders (folders are read recursively).")],
+    paths: Annotated[
+        list[Path],
+        typer.Argument(help=f"Files and folders (read recursively): {supported_types(suffixes=True)}."),
+    ],
     strategy: Annotated[str, typer.Option(help="sentence, overlap, parent-child, a comma list, or all.")] = "",
     glob: Annotated[str | None, typer.Option(help="Only files matching this pattern, e.g. '**/*.pdf'.")] = None,
     rebuild: Annotated[bool, typer.Option(help="Drop the whole index first (after changing models).")] = False,
@@ -146,7 +150,7 @@ def ingest(
         out.print(_report_table(reports))
     failed = sum(r.status == "failed" for r in reports)
     if not reports:
-        raise _fail("no supported files found (.pdf, .txt, .md)", 1)
+        raise _fail(f"no supported files found ({supported_types(suffixes=True)})", 1)
     if failed:
         console.print(f"[red]{failed} of {len(reports)} files failed[/]")
         raise typer.Exit(1)
@@ -303,6 +307,7 @@ def _print_answer(result) -> None:
         out.print("\n[bold]Citations[/]")
         for c in result.citations:
             where = f"{c.file}, page {c.page}" if c.page else c.file
+            where += f" (OCR {c.ocr_confidence:.0%})" if c.ocr_confidence is not None else ""
             mark = f"[{c.source_number}]" if c.cited else "(uncited)"
             out.print(f"  {mark} {where}: “{c.supporting_sentence}”", markup=False, highlight=False)
     if result.dropped_markers:

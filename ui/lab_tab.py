@@ -27,7 +27,7 @@ from ui import render
 DEFAULT_QUESTIONS = 30
 MAX_QUESTIONS = 200  # each question is retrieved once per strategy and baseline: bound the cost of one click
 EMPTY_LIBRARY = "Your library is empty."
-EMPTY_HINT = "Add PDF, TXT or Markdown files in the Upload tab; the lab makes its questions from them."
+EMPTY_HINT = f"Add {render.FILE_KINDS} files in the Upload tab; the lab makes its questions from them."
 LLM_BIAS = (
     "Lab questions come from single sentences of your documents: a language model rephrased each cloze sentence "
     "as a question (a reply it could not use kept the cloze). That weakens, but does not remove, the word overlap "

@@ -11,7 +11,10 @@ import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
+from ingest.loaders import supported_types
 from rag.core.types import Answer, Citation, DocumentRecord, Faithfulness, FileReport, Source
+
+FILE_KINDS = supported_types()  # "PDF, TXT, Markdown, Word, HTML, HWP or HWPX": from the loader registry
 
 MARKER_RE = re.compile(r"\[(\d{1,3}(?:\s*[,;–-]\s*\d{1,3})*)\]")
 CONTEXT_CHARS = 260  # passage context kept on each side of a highlighted sentence
@@ -98,7 +101,8 @@ def answer_markdown(answer: Answer) -> str:
     if not cited:
         return body
     refs = " ".join(
-        f'<span class="dq-cite-ref"><b>[{s.number}]</b> {esc(s.chunk.source)}{_page_suffix(_page_of(s, answer))}</span>'
+        f'<span class="dq-cite-ref"><b>[{s.number}]</b> {esc(s.chunk.source)}{_page_suffix(_page_of(s, answer))}'
+        f"{_ocr_suffix(s)}</span>"
         for s in cited
     )
     return f'{body}\n\n<div class="dq-cites">{refs}</div>'
@@ -143,6 +147,16 @@ def _page_of(source: Source, answer: Answer) -> int | None:
 
 def _page_suffix(page: int | None) -> str:
     return f", p. {page}" if page is not None else ""
+
+
+def _ocr_label(source: Source) -> str:
+    """'OCR 91%' when the passage was read from a page image: its words may be misread."""
+    conf = source.hit.span.ocr_confidence
+    return "" if conf is None else f"OCR {conf:.0%}"
+
+
+def _ocr_suffix(source: Source) -> str:
+    return f" ({label})" if (label := _ocr_label(source)) else ""
 
 
 # --- sources panel ----------------------------------------------------------------------------------
@@ -201,6 +215,8 @@ def source_card(source: Source, answer: Answer) -> str:
         else f'<span class="dq-meta" title="retrieval score">score {hit.score:.3f}</span>'
     )
     page_html = f'<span class="dq-page">page {page}</span>' if page is not None else ""
+    if ocr := _ocr_label(source):
+        page_html += f'<span class="dq-meta" title="text read by OCR from the page image">{ocr}</span>'
     flags = "".join(f'<span class="dq-chip dq-chip-warn">⚠ {esc(f)}</span>' for f in source.flags)
     supports = "".join(
         f'<div class="dq-supports">cited for “{esc(_short(c.answer_sentence, 150))}”</div>' for c in citations[:2]
@@ -337,7 +353,7 @@ def report_rows(reports: Sequence[FileReport]) -> list[list]:
 
 def report_summary(reports: Sequence[FileReport]) -> str:
     if not reports:
-        return banner("info", "No files selected.", "Choose one or more PDF, TXT or Markdown files.")
+        return banner("info", "No files selected.", f"Choose one or more {FILE_KINDS} files.")
     counts = {s: sum(r.status == s for r in reports) for s in ("ingested", "unchanged", "failed")}
     parts = [f"{n} {s}" for s, n in counts.items() if n]
     seconds = sum(r.seconds for r in reports)
@@ -366,7 +382,7 @@ def library_rows(records: Sequence[DocumentRecord]) -> list[list]:
 
 def library_summary(records: Sequence[DocumentRecord]) -> str:
     if not records:
-        return banner("info", "The library is empty.", "Upload PDF, TXT or Markdown files in the Upload tab.")
+        return banner("info", "The library is empty.", f"Upload {FILE_KINDS} files in the Upload tab.")
     pages = sum(r.pages for r in records)
     chunks = sum(sum(r.chunks.values()) for r in records)
     return (

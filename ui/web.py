@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gradio as gr
 
+from ingest.loaders import SUPPORTED_SUFFIXES
 from rag.app import DocQA
 from rag.core.settings import offline_environment
 from rag.core.types import ALL_STRATEGIES
@@ -31,7 +32,7 @@ CHAT_PLACEHOLDER = (
     '<div class="dq-welcome"><div class="dq-welcome-icon">❝</div><h3>Ask your documents</h3>'
     "<p>Answers cite their sources as [n]. The panel on the right shows each cited passage, with the "
     "sentence that supports the answer highlighted.</p>"
-    '<div class="dq-steps"><span><b>1</b> Add PDF, TXT or Markdown files in <b>Upload</b></span>'
+    f'<div class="dq-steps"><span><b>1</b> Add {render.FILE_KINDS} files in <b>Upload</b></span>'
     "<span><b>2</b> Ask in your own words; follow-ups keep the context</span>"
     "<span><b>3</b> Check the faithfulness score and the highlighted sources</span></div></div>"
 )
@@ -135,7 +136,8 @@ def build_ui(qa: DocQA) -> gr.Blocks:
                     with gr.Column(scale=3):
                         files = gr.File(
                             file_count="multiple",
-                            label="PDF, TXT or Markdown files",
+                            file_types=sorted(SUPPORTED_SUFFIXES),
+                            label=f"{render.FILE_KINDS} files",
                             height=220,
                             elem_id="dq-files",
                         )
@@ -213,7 +215,7 @@ def build_ui(qa: DocQA) -> gr.Blocks:
             [report, upload_summary],
             api_name="upload",
             show_progress_on=report,
-            api_description="Ingest files (PDF/TXT/MD) under their names; returns the per-file report.",
+            api_description=f"Ingest files ({render.FILE_KINDS}) under their names; returns the per-file report.",
             concurrency_id="ingest",
             concurrency_limit=INGEST_CONCURRENCY,
         ).then(cb.library, [doc_name], library_outputs, **quiet)

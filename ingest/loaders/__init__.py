@@ -31,6 +31,7 @@ from ingest.loaders.common import PAGE_SEPARATOR, Extracted, Format, assemble, d
 from ingest.loaders.errors import (
     CorruptFile,
     EmptyDocument,
+    EncryptedDocument,
     EncryptedPdf,
     LoadError,
     TooLarge,
@@ -162,6 +163,7 @@ __all__ = [
     "SUPPORTED_SUFFIXES",
     "CorruptFile",
     "EmptyDocument",
+    "EncryptedDocument",
     "EncryptedPdf",
     "Extracted",
     "Format",

@@ -71,6 +71,13 @@ class PageBuilder:
         if text:
             self._add(text)
 
+    def preformatted(self, text: str) -> None:
+        """Code and other preformatted text: line breaks and indentation kept, blank lines dropped."""
+        lines = [_CONTROL.sub("", line).rstrip().replace("\t", "    ") for line in text.split("\n")]
+        text = "\n".join(line for line in lines if line.strip())
+        if text:
+            self._add(text)
+
     def table(self, rows: Iterable[Iterable[str]]) -> None:
         """Rows of cell texts (a merged cell given once); empty cells are left out."""
         lines = []

@@ -144,7 +144,7 @@ def _walk(node, builder: PageBuilder) -> None:
             builder.table([c.text_content() for c in tr if c.tag in ("td", "th")] for tr in el.iter("tr"))
         elif tag == "pre":
             flush()
-            builder.paragraph("\n".join(line.rstrip() for line in el.text_content().split("\n") if line.strip()))
+            builder.preformatted(el.text_content())
         elif tag == "br":
             inline.append("\n")
         elif tag == "img":

@@ -5,8 +5,8 @@ turned into a `LoadError` with a one-line reason; a failure on one page becomes 
 only a file where every page fails is rejected. Repairs pypdf logs while reading a damaged file become one
 document warning, so a user learns why a file's text may be incomplete.
 
-Page text is cleaned by ingest/loaders/pdf_text.py. A page whose words run together (or that carries TABs
-or glued footnote digits) is read a second time with PDFium (ingest/loaders/pdf_second.py), and a page
+Page text is cleaned by ingest/loaders/pdf_text.py. A page whose words run together (or that carries
+glued footnote digits) is read a second time with PDFium (ingest/loaders/pdf_second.py), and a page
 without a text layer is read by OCR when Tesseract is installed (ingest/loaders/ocr.py); both need the
 file's bytes, which `_Second` keeps, opening PDFium only for a file that has such a page.
 Words hyphenated across a line break ("exam-\\nple")
@@ -184,8 +184,7 @@ def _extract(reader: PdfReader, index: int, second: _Second) -> tuple[Page, list
     page = None
     try:
         page = reader.pages[index]
-        raw = page.extract_text() or ""
-        text = normalize_pdf_text(raw)
+        text = normalize_pdf_text(page.extract_text() or "")
     except Exception as exc:  # one bad page must not sink the document
         issues = [quality.Issue(quality.EXTRACTION_FAILED, _reason(exc))]
         return make_page(number, "", issues), issues
@@ -196,7 +195,7 @@ def _extract(reader: PdfReader, index: int, second: _Second) -> tuple[Page, list
         issues = [quality.Issue(quality.LITTLE_TEXT)]
     else:
         issues = quality.check_text(text)
-        if pdf_second.needs_second(raw, issues):
+        if pdf_second.needs_second(text):
             try:
                 document = second.document()
                 better = pdf_second.page_text(document, index) if document is not None else ""
@@ -288,4 +287,7 @@ def _ocr_scanned(pages: list[Page], issues: list[list[quality.Issue]], second: _
         if len("".join(result.text.split())) > len("".join(layer.split())):
             issues[i] = [quality.ocr_issue(result.confidence), *quality.check_text(result.text)]
             pages[i] = make_page(i + 1, result.text, issues[i], ocr_confidence=result.confidence)
+        elif not layer:  # a photograph or a drawing: say so instead of "scanned?"
+            issues[i] = [quality.Issue(quality.OCR_NO_TEXT)]
+            pages[i] = make_page(i + 1, "", issues[i])
     return []

@@ -33,6 +33,7 @@ from rag.core.types import Strategy
 REBUILD_SUFFIX = "__rebuild"
 CHECK_K = 10  # a chunk is reachable when its own vector finds it among this many results
 DEFAULT_SAMPLE = 200  # chunks self-queried per collection by a default (sampled) check
+PROBE = 32  # older chunks self-queried after each write, besides the chunks written
 QUERY_BATCH = 100  # vectors per Chroma query call
 PAGE = 500  # records per get()/add() while copying
 ID_PAGE = 5000  # ids per get() when listing a collection
@@ -173,8 +174,20 @@ class ReachabilityMixin:
         )
 
     def verify_written(self, kind: str, ids: list[str], vectors: np.ndarray) -> bool:
-        """After a write: are these chunks reachable? If not, rebuild the collection. True when it was."""
-        if not ids or not unreachable_ids(self.collection(kind), ids, CHECK_K, vectors):
+        """After a write: are these chunks reachable, and a run of PROBE older ones? If not, rebuild the
+        collection. True when it was rebuilt.
+
+        The older run is there because #7758 also strands records that were not touched: other records'
+        deletes and upserts rewire the graph around them. Each write probes a different random run.
+        """
+        col = self.collection(kind)
+        lost = unreachable_ids(col, ids, CHECK_K, vectors) if ids else []
+        others = col.count() - len(ids)
+        if not lost and others > 0:
+            run = col.get(limit=PROBE, offset=random.randrange(max(1, others - PROBE + 1)), include=[])["ids"]
+            written = set(ids)
+            lost = unreachable_ids(col, [i for i in run if i not in written], CHECK_K)
+        if not lost:
             return False
         self.repair(kind)
         return True
