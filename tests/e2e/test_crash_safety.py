@@ -23,7 +23,7 @@ import pytest
 from rag.core.types import PARENTS, Strategy
 from tests.conftest import REPO, SAMPLES, shared
 from tests.e2e.test_ingest import store_consistent
-from tests.test_sandbox import gone
+from tests.integration.test_sandbox import gone
 
 STRATEGIES = [Strategy.SENTENCE, Strategy.PARENT_CHILD]
 KINDS = [s.value for s in STRATEGIES] + [PARENTS]

@@ -5,6 +5,7 @@ ones cannot (page breaks, headings, boilerplate, encodings, hostile packages). R
 from __future__ import annotations
 
 import io
+import shutil
 import socket
 import subprocess
 import sys
@@ -27,7 +28,8 @@ from ingest.loaders import (
 from ingest.loaders import blocks as blocks_module
 from rag.answer.answerer import AskOptions
 from rag.core.types import Strategy
-from tests.conftest import REPO, shared
+from tests.conftest import REPO, SAMPLES, shared
+from tests.scans import scanned_pdf
 
 # Every file of ../shared/data/office: the words it must yield, or the error class and reason it is refused with.
 EXPECTED: dict[str, list[str] | tuple[type[LoadError], str]] = {
@@ -225,3 +227,37 @@ def test_new_types_are_listed_and_importing_the_registry_stays_cheap():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_web_upload_of_docx_hwpx_html_and_a_scan_ingests_each_and_lists_it(make_app, tmp_path):
+    """The web UI's upload callback (what Gradio calls) stores every new kind of file; the scanned PDF
+    goes through OCR and needs Tesseract, so that part is skipped without it."""
+    from ui.callbacks import Callbacks
+
+    uploads = tmp_path / "uploads"
+    uploads.mkdir()
+    paths = [make_docx(uploads / "handbook.docx"), uploads / "Table.hwpx", uploads / "page.html"]
+    paths[1].write_bytes(office("hwpx", "Table.hwpx").read_bytes())
+    paths[2].write_bytes(PAGE.encode("euc-kr"))
+    tesseract = shutil.which("tesseract")
+    if tesseract:
+        paths.append(uploads / "heat_pumps_scan.pdf")
+        paths[3].write_bytes(scanned_pdf(SAMPLES / "heat_pumps.pdf", pages=[2]))
+    qa = make_app()
+    *_, (rows, summary) = Callbacks(qa).upload([str(p) for p in paths], "sentence", progress=lambda *a, **k: None)
+    names = [p.name for p in paths]
+    assert [row[0] for row in rows] == names
+    for row in rows:
+        assert row[1].endswith("ingested") and not row[5], row
+    assert f"{len(names)} ingested" in summary, summary
+    records = {r.source: r for r in qa.library.documents()}
+    assert set(records) == set(names)
+    assert all(r.chunks.get("sentence", 0) > 0 for r in records.values())
+    assert {records[n].file_type for n in names[:3]} == {"docx", "hwpx", "html"}
+    if not tesseract:
+        pytest.skip(
+            "the scanned-PDF part needs Tesseract (apt-get install tesseract-ocr tesseract-ocr-eng); "
+            "docx, hwpx and html were uploaded and checked"
+        )
+    scan = records["heat_pumps_scan.pdf"]
+    assert scan.file_type == "pdf" and any("OCR (confidence" in w for w in scan.warnings), scan.warnings

@@ -29,7 +29,7 @@ from ingest.loaders import (
 from ingest.loaders import errors as load_errors
 from ingest.loaders.common import make_page
 from tests.conftest import REPO
-from tests.test_loaders import assert_consistent
+from tests.integration.test_loaders import assert_consistent
 
 
 def load_csv(data: bytes, path: Path, *, max_pages: int | None) -> Extracted:
@@ -47,7 +47,7 @@ def load_csv(data: bytes, path: Path, *, max_pages: int | None) -> Extracted:
     return Extracted(pages, issues, title=lines[0].replace(",", " / "), warnings=["read as CSV"])
 
 
-CSV = Format("CSV", (".csv",), "csv", "tests.test_loader_registry:load_csv")
+CSV = Format("CSV", (".csv",), "csv", "tests.unit.test_loader_registry:load_csv")
 
 
 def test_registry_covers_exactly_the_supported_suffixes():
@@ -109,9 +109,9 @@ def test_a_new_format_is_one_registry_entry(tmp_path):
 
 def test_a_registry_that_claims_a_suffix_twice_or_misspells_one_is_refused():
     with pytest.raises(ValueError, match=r"\.txt is claimed by both TXT and Notes"):
-        by_suffix((*REGISTRY, Format("Notes", (".txt",), "txt", "tests.test_loader_registry:load_csv")))
+        by_suffix((*REGISTRY, Format("Notes", (".txt",), "txt", "tests.unit.test_loader_registry:load_csv")))
     with pytest.raises(ValueError, match="lower case and start with a dot"):
-        by_suffix((Format("CSV", ("CSV",), "csv", "tests.test_loader_registry:load_csv"),))
+        by_suffix((Format("CSV", ("CSV",), "csv", "tests.unit.test_loader_registry:load_csv"),))
 
 
 def test_supported_types_for_help_texts():

@@ -20,7 +20,7 @@ from ingest.loaders import (
 )
 from ingest.loaders.text import markdown_headings
 from tests.conftest import SAMPLES
-from tests.test_loaders import assert_consistent
+from tests.integration.test_loaders import assert_consistent
 
 
 def test_text_named_pdf_is_not_a_pdf(tmp_path):

@@ -208,7 +208,7 @@ class PidsAtStart:
 
 
 def test_looping_pdf_times_out_its_worker_is_killed_and_the_batch_goes_on(make_app, tmp_path):
-    from tests.test_sandbox import gone
+    from tests.integration.test_sandbox import gone
 
     folder = tmp_path / "batch"
     folder.mkdir()
