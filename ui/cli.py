@@ -6,7 +6,6 @@ Decisions live in rag/ and ingest/; this module only translates between the term
 from __future__ import annotations
 
 import json
-import os
 import sys
 from datetime import datetime
 from importlib.metadata import version as package_version
@@ -14,7 +13,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -23,20 +21,24 @@ from rag.answer.answerer import AskOptions
 from rag.app import DocQA, build_app
 from rag.core.errors import FingerprintMismatch, StoreUnavailable
 from rag.core.settings import load_settings, offline_environment, parse_strategies, settings_table
-from rag.core.types import FileReport, Strategy
+from rag.core.types import Strategy
 from rag.library import DocumentNotFound
+from ui.cli_output import (
+    RichProgress,
+    console,
+    fail,
+    ids,
+    out,
+    print_answer,
+    print_health,
+    report_table,
+)
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Ask your documents, with cited sources.")
 docs_app = typer.Typer(no_args_is_help=True, help="The document library.")
 app.add_typer(docs_app, name="docs")
 index_app = typer.Typer(no_args_is_help=True, help="Index health: is every stored chunk found by its own vector?")
 app.add_typer(index_app, name="index")
-
-# Piped or captured output (CI logs, `| less`) is not limited to 80 columns: tables would wrap into
-# unreadable cells. A terminal keeps its own width; COLUMNS still wins over both.
-_PIPED_WIDTH = None if os.environ.get("COLUMNS") else 140
-console = Console(stderr=True, width=None if sys.stderr.isatty() else _PIPED_WIDTH)
-out = Console(width=None if sys.stdout.isatty() else _PIPED_WIDTH)
 
 
 def _version(value: bool) -> None:
@@ -62,47 +64,6 @@ def _app(**overrides: object) -> DocQA:
         raise typer.Exit(2) from None
 
 
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    console.print(f"[red]error:[/] {message}")
-    return typer.Exit(code)
-
-
-class RichProgress:
-    """Two bars: files, and chunks embedded for the current batch."""
-
-    def __init__(self, progress: Progress) -> None:
-        self.p = progress
-        self.files = progress.add_task("files", total=None)
-        self.chunks = progress.add_task("chunks", total=0)
-
-    def file_started(self, source: str, index: int, total: int) -> None:
-        self.p.update(self.files, total=total, description=f"files  [dim]{source[:40]}[/]")
-
-    def chunks_planned(self, n: int) -> None:
-        task = self.p.tasks[self.chunks]
-        self.p.update(self.chunks, total=(task.total or 0) + n)
-
-    def chunks_embedded(self, n: int) -> None:
-        self.p.advance(self.chunks, n)
-
-    def file_done(self, report: FileReport) -> None:
-        self.p.advance(self.files, 1)
-
-
-def _report_table(reports: list[FileReport]) -> Table:
-    table = Table(title="ingest summary", show_lines=False)
-    for col in ("file", "status", "pages", "chunks", "embedded", "seconds", "warnings / error"):
-        table.add_column(col, overflow="fold")
-    for r in reports:
-        chunks = ", ".join(f"{k}:{v}" for k, v in sorted(r.chunks.items()))
-        style = {"failed": "red", "unchanged": "dim"}.get(r.status, "green")
-        note = r.error or "; ".join(r.warnings)
-        table.add_row(
-            r.source, f"[{style}]{r.status}[/]", str(r.pages), chunks, str(r.embedded), f"{r.seconds:.1f}", note
-        )
-    return table
-
-
 @app.command()
 def ingest(
     paths: Annotated[
@@ -121,14 +82,14 @@ def ingest(
         try:
             count = len(qa.library.documents())
         except (FingerprintMismatch, StoreUnavailable) as exc:
-            raise _fail(str(exc)) from None
+            raise fail(str(exc)) from None
         if count:
             console.print(f"index already holds {count} documents; nothing to do (--if-empty)")
             return
     try:
         strategies = parse_strategies(strategy) if strategy else qa.settings.strategies
     except ValueError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     if rebuild:
         qa.library.rebuild()
     try:
@@ -143,14 +104,14 @@ def ingest(
         ) as progress:
             reports = qa.library.add_paths(paths, strategies, glob=glob, progress=RichProgress(progress))
     except (FingerprintMismatch, StoreUnavailable) as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     if as_json:
         out.print_json(json.dumps([r.__dict__ for r in reports]))
     else:
-        out.print(_report_table(reports))
+        out.print(report_table(reports))
     failed = sum(r.status == "failed" for r in reports)
     if not reports:
-        raise _fail(f"no supported files found ({supported_types(suffixes=True)})", 1)
+        raise fail(f"no supported files found ({supported_types(suffixes=True)})", 1)
     if failed:
         console.print(f"[red]{failed} of {len(reports)} files failed[/]")
         raise typer.Exit(1)
@@ -163,7 +124,7 @@ def docs_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     try:
         records = qa.library.documents()
     except (FingerprintMismatch, StoreUnavailable) as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     if as_json:
         out.print_json(json.dumps([r.__dict__ for r in records]))
         return
@@ -184,9 +145,9 @@ def docs_remove(name: Annotated[str, typer.Argument(help="Document name as shown
     try:
         qa.library.remove(name)
     except DocumentNotFound as exc:
-        raise _fail(str(exc), 1) from None
+        raise fail(str(exc), 1) from None
     except (FingerprintMismatch, StoreUnavailable) as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     out.print(f"removed {name}")
 
 
@@ -195,14 +156,9 @@ def _index_call(action, strategy: str):
     try:
         return action(parse_strategies(strategy) if strategy else None)
     except (FingerprintMismatch, StoreUnavailable, ValueError) as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     except Exception as exc:  # Chroma's own errors: one line, not a traceback
-        raise _fail(f"{type(exc).__name__}: {exc}") from None
-
-
-def _ids(ids: list[str], limit: int = 5) -> str:
-    more = f" and {len(ids) - limit} more" if len(ids) > limit else ""
-    return ", ".join(ids[:limit]) + more
+        raise fail(f"{type(exc).__name__}: {exc}") from None
 
 
 @index_app.command("check")
@@ -218,11 +174,11 @@ def index_check(
     bad = sum(len(r.unreachable) for r in reports)
     lines = [
         f"{r.kind}: {'all' if r.full else 'a sample of'} {r.checked} of {r.total} chunks checked, "
-        + ("all reachable" if r.ok else f"[red]{len(r.unreachable)} unreachable[/]: {_ids(r.unreachable)}")
+        + ("all reachable" if r.ok else f"[red]{len(r.unreachable)} unreachable[/]: {ids(r.unreachable)}")
         + f" ({r.seconds:.1f} s)"
         for r in reports
     ]
-    _print_health(reports, lines or ["the index holds no chunks; nothing to check"], as_json, bad)
+    print_health(reports, lines or ["the index holds no chunks; nothing to check"], as_json, bad)
     if bad:
         console.print(f"[red]{bad} chunks are not found by their own vector[/]; run `docqa index repair`")
         raise typer.Exit(1)
@@ -246,18 +202,10 @@ def index_repair(
         else f"{r.kind}: all {r.records} chunks reachable, left as it is ({r.seconds:.1f} s)"
         for r in reports
     ]
-    _print_health(reports, lines or ["the index holds no chunks; nothing to repair"], as_json, left)
+    print_health(reports, lines or ["the index holds no chunks; nothing to repair"], as_json, left)
     if left:
         console.print(f"[red]{left} chunks are still not found by their own vector[/]")
         raise typer.Exit(1)
-
-
-def _print_health(reports: list, lines: list[str], as_json: bool, bad: int) -> None:
-    if as_json:
-        out.print_json(json.dumps({"ok": not bad, "collections": [r.to_dict() for r in reports]}))
-    else:
-        for line in lines:
-            out.print(line, highlight=False)
 
 
 @app.command()
@@ -284,49 +232,19 @@ def ask(
             judge=judge,
         )
     except ValueError:
-        raise _fail(f"unknown strategy {strategy!r}; choose sentence, overlap or parent-child") from None
+        raise fail(f"unknown strategy {strategy!r}; choose sentence, overlap or parent-child") from None
     qa = _app()
     try:
         qa.warm_up()
         result = qa.answerer.answer(question, options=options)
     except (FingerprintMismatch, StoreUnavailable, ValueError) as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     if as_json:
         out.print_json(json.dumps(result.to_dict(), ensure_ascii=False))
     else:
-        _print_answer(result)
+        print_answer(result)
     if result.mode == "error":
         raise typer.Exit(1)
-
-
-def _print_answer(result) -> None:
-    if result.mode == "extractive" or result.notice:
-        console.print(f"[yellow]{result.notice}[/]\n")
-    out.print(result.text, markup=False, highlight=False)
-    if result.citations:
-        out.print("\n[bold]Citations[/]")
-        for c in result.citations:
-            where = f"{c.file}, page {c.page}" if c.page else c.file
-            where += f" (OCR {c.ocr_confidence:.0%})" if c.ocr_confidence is not None else ""
-            mark = f"[{c.source_number}]" if c.cited else "(uncited)"
-            out.print(f"  {mark} {where}: “{c.supporting_sentence}”", markup=False, highlight=False)
-    if result.dropped_markers:
-        out.print(f"  [dim]{result.dropped_markers} marker(s) pointed at no source and were dropped[/]")
-    f = result.faithfulness
-    if f is not None:
-        label = "heuristic judge" if f.judge == "heuristic" else f.judge
-        out.print(f"\n[bold]Faithfulness[/] {f.score:.0%} ({f.band}) — {label}")
-        for v in f.verdicts:
-            if v.verdict != "supported":
-                out.print(f"  [red]{v.verdict}[/]: {v.claim}", highlight=False)
-    if result.sources:
-        table = Table(title="sources", show_lines=False)
-        for col in ("#", "file", "page", "score", "passage"):
-            table.add_column(col, overflow="fold")
-        for src in result.sources:
-            text = " ".join((src.hit.span.text or "").split())
-            table.add_row(str(src.number), src.chunk.source, src.chunk.pages_label, f"{src.hit.score:.3f}", text[:160])
-        out.print(table)
 
 
 @app.command()
@@ -348,7 +266,7 @@ def ui(
     try:
         launch(qa)
     except (FingerprintMismatch, StoreUnavailable, ValueError) as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
 
 
 @app.command("eval")
@@ -385,7 +303,7 @@ def eval_(
             report = run_lab(qa, questions, strategies=names, k=k, budget=budget, log=console.print)
         else:
             if dataset is None or not dataset.exists():
-                raise _fail(f"no dataset at {dataset}" if dataset else "give a DATASET or --lab")
+                raise fail(f"no dataset at {dataset}" if dataset else "give a DATASET or --lab")
             from rag.eval.harness import run_eval
 
             report = run_eval(
@@ -400,7 +318,7 @@ def eval_(
                 log=console.print,
             )
     except (FingerprintMismatch, StoreUnavailable, ValueError) as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     print_table(report, out)
     paths = write_report(report, out_dir, "lab" if lab else None)
     console.print("wrote " + ", ".join(str(p) for p in paths.values()))

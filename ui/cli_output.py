@@ -1,0 +1,108 @@
+"""What the `docqa` command prints: the two consoles, progress bars, tables and answers.
+
+Kept apart from the commands (ui/cli.py) so that the command module stays a list of thin commands and the
+terminal formatting lives in one place.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import typer
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from rag.core.types import FileReport
+
+# Piped or captured output (CI logs, `| less`) is not limited to 80 columns: tables would wrap into
+# unreadable cells. A terminal keeps its own width; COLUMNS still wins over both.
+_PIPED_WIDTH = None if os.environ.get("COLUMNS") else 140
+console = Console(stderr=True, width=None if sys.stderr.isatty() else _PIPED_WIDTH)
+out = Console(width=None if sys.stdout.isatty() else _PIPED_WIDTH)
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    console.print(f"[red]error:[/] {message}")
+    return typer.Exit(code)
+
+
+class RichProgress:
+    """Two bars: files, and chunks embedded for the current batch."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.p = progress
+        self.files = progress.add_task("files", total=None)
+        self.chunks = progress.add_task("chunks", total=0)
+
+    def file_started(self, source: str, index: int, total: int) -> None:
+        self.p.update(self.files, total=total, description=f"files  [dim]{source[:40]}[/]")
+
+    def chunks_planned(self, n: int) -> None:
+        task = self.p.tasks[self.chunks]
+        self.p.update(self.chunks, total=(task.total or 0) + n)
+
+    def chunks_embedded(self, n: int) -> None:
+        self.p.advance(self.chunks, n)
+
+    def file_done(self, report: FileReport) -> None:
+        self.p.advance(self.files, 1)
+
+
+def report_table(reports: list[FileReport]) -> Table:
+    table = Table(title="ingest summary", show_lines=False)
+    for col in ("file", "status", "pages", "chunks", "embedded", "seconds", "warnings / error"):
+        table.add_column(col, overflow="fold")
+    for r in reports:
+        chunks = ", ".join(f"{k}:{v}" for k, v in sorted(r.chunks.items()))
+        style = {"failed": "red", "unchanged": "dim"}.get(r.status, "green")
+        note = r.error or "; ".join(r.warnings)
+        table.add_row(
+            r.source, f"[{style}]{r.status}[/]", str(r.pages), chunks, str(r.embedded), f"{r.seconds:.1f}", note
+        )
+    return table
+
+
+def ids(ids: list[str], limit: int = 5) -> str:
+    more = f" and {len(ids) - limit} more" if len(ids) > limit else ""
+    return ", ".join(ids[:limit]) + more
+
+
+def print_health(reports: list, lines: list[str], as_json: bool, bad: int) -> None:
+    if as_json:
+        out.print_json(json.dumps({"ok": not bad, "collections": [r.to_dict() for r in reports]}))
+    else:
+        for line in lines:
+            out.print(line, highlight=False)
+
+
+def print_answer(result) -> None:
+    if result.mode == "extractive" or result.notice:
+        console.print(f"[yellow]{result.notice}[/]\n")
+    out.print(result.text, markup=False, highlight=False)
+    if result.citations:
+        out.print("\n[bold]Citations[/]")
+        for c in result.citations:
+            where = f"{c.file}, page {c.page}" if c.page else c.file
+            where += f" (OCR {c.ocr_confidence:.0%})" if c.ocr_confidence is not None else ""
+            mark = f"[{c.source_number}]" if c.cited else "(uncited)"
+            out.print(f"  {mark} {where}: “{c.supporting_sentence}”", markup=False, highlight=False)
+    if result.dropped_markers:
+        out.print(f"  [dim]{result.dropped_markers} marker(s) pointed at no source and were dropped[/]")
+    f = result.faithfulness
+    if f is not None:
+        label = "heuristic judge" if f.judge == "heuristic" else f.judge
+        out.print(f"\n[bold]Faithfulness[/] {f.score:.0%} ({f.band}) — {label}")
+        for v in f.verdicts:
+            if v.verdict != "supported":
+                out.print(f"  [red]{v.verdict}[/]: {v.claim}", highlight=False)
+    if result.sources:
+        table = Table(title="sources", show_lines=False)
+        for col in ("#", "file", "page", "score", "passage"):
+            table.add_column(col, overflow="fold")
+        for src in result.sources:
+            text = " ".join((src.hit.span.text or "").split())
+            table.add_row(str(src.number), src.chunk.source, src.chunk.pages_label, f"{src.hit.score:.3f}", text[:160])
+        out.print(table)
