@@ -103,6 +103,14 @@ class ChunkIndex(Protocol):
 
     def iter_chunks(self, kind: str, page: int = 2000) -> Iterator[Chunk]: ...
 
+    def searchable_kinds(self) -> list[str]: ...
+
+    def check_reachability(self, kind: str, sample: int | None = ...) -> Any:
+        """Is every stored chunk found by its own vector? (Chroma #7758; rag/backends/chroma_health.py)"""
+
+    def repair(self, kind: str, *, force: bool = False) -> Any:
+        """Rebuild a collection from its stored vectors, without re-embedding."""
+
     def close(self) -> None: ...
 
 

@@ -112,6 +112,7 @@ def snapshot(store) -> dict:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1500)  # ten kills, three full ingests of a 151-page filing: ~10 min on a loaded 2-core box
 def test_repeated_kill_9_then_rerun_gives_exactly_the_clean_store(env, tmp_path, make_app):
     rng = random.Random(20240611)
     folder = tmp_path / "batch"
