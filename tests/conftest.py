@@ -11,6 +11,8 @@ for _k, _v in OFFLINE_ENV.items():  # before any ML import: nothing may be downl
 for _k in ("OPENAI_API_KEY", "OPENAI_BASE_URL"):  # the suite decides when an LLM exists
     os.environ.pop(_k, None)
 
+import subprocess  # noqa: E402
+import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
@@ -88,6 +90,21 @@ def llm(openai_server):
     openai_server.script.reset()
     yield openai_server
     openai_server.script.reset()
+
+
+def run_cli(*args: str, env: dict, timeout: float = 600, **kw) -> subprocess.CompletedProcess:
+    """The `docqa` command as a user runs it: a fresh process (python -m ui), output captured."""
+    return subprocess.run(
+        [sys.executable, "-m", "ui", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout, **kw
+    )
+
+
+@pytest.fixture
+def cli_env(tmp_path) -> dict:
+    """The environment for run_cli: this test's own data and index folders, no DOCQA_* from outside."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DOCQA_")}
+    env.update(DOCQA_DATA_DIR=str(tmp_path / "data"), DOCQA_INDEX_DIR=str(tmp_path / "index"), COLUMNS="200")
+    return env
 
 
 LEVELS = ("unit", "integration", "e2e")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import signal
 import subprocess
@@ -18,7 +17,7 @@ from rag.backends.chroma_client import make_client
 from rag.backends.chroma_store import ChunkStore
 from rag.core.errors import FingerprintMismatch
 from rag.core.types import ALL_STRATEGIES, PARENTS, DocumentRecord, Strategy
-from tests.conftest import REPO, SAMPLES, shared
+from tests.conftest import REPO, SAMPLES, run_cli, shared
 
 
 class CountingEmbedder:
@@ -176,30 +175,19 @@ def test_failed_write_leaves_no_partial_document(make_app, samples):
     store_consistent(store)
 
 
-def _cli(*args: str, env: dict, **kw) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "ui", *args], cwd=REPO, env=env, capture_output=True, text=True, **kw)
-
-
-@pytest.fixture
-def cli_env(tmp_path) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DOCQA_")}
-    env.update(DOCQA_DATA_DIR=str(tmp_path / "data"), DOCQA_INDEX_DIR=str(tmp_path / "index"), COLUMNS="200")
-    return env
-
-
 def test_cli_ingest_list_remove_and_exit_status(cli_env, samples, tmp_path):
     broken = samples / "broken.pdf"
     broken.write_bytes(b"%PDF-1.7\n garbage")
-    run = _cli("ingest", str(samples), "--strategy", "sentence", env=cli_env, timeout=600)
+    run = run_cli("ingest", str(samples), "--strategy", "sentence", env=cli_env, timeout=600)
     assert run.returncode == 1, run.stderr  # one file failed -> non-zero
     assert "ingest summary" in run.stdout and "broken.pdf" in run.stdout and "failed" in run.stdout
-    listing = _cli("docs", "list", env=cli_env, timeout=120)
+    listing = run_cli("docs", "list", env=cli_env, timeout=120)
     assert listing.returncode == 0 and "company_handbook.txt" in listing.stdout
     assert "broken.pdf" not in listing.stdout
-    removed = _cli("docs", "remove", "company_handbook.txt", env=cli_env, timeout=120)
+    removed = run_cli("docs", "remove", "company_handbook.txt", env=cli_env, timeout=120)
     assert removed.returncode == 0
-    assert "company_handbook.txt" not in _cli("docs", "list", env=cli_env, timeout=120).stdout
-    missing = _cli("docs", "remove", "nope.txt", env=cli_env, timeout=120)
+    assert "company_handbook.txt" not in run_cli("docs", "list", env=cli_env, timeout=120).stdout
+    missing = run_cli("docs", "remove", "nope.txt", env=cli_env, timeout=120)
     assert missing.returncode == 1 and "no document named" in missing.stderr
 
 
@@ -224,7 +212,7 @@ def test_killed_batch_reruns_to_a_consistent_store(cli_env, tmp_path, make_setti
         time.sleep(delay)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-    final = _cli("ingest", str(folder), "--strategy", "sentence,parent-child", "--json", env=cli_env, timeout=900)
+    final = run_cli("ingest", str(folder), "--strategy", "sentence,parent-child", "--json", env=cli_env, timeout=900)
     assert final.returncode == 0, final.stderr
     settings = make_settings(data_dir=tmp_path / "data", index_dir=tmp_path / "index")
     from rag.app import build_app

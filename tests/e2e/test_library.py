@@ -6,33 +6,17 @@ refresh the UI did; these tests drive both front ends over one store and check w
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from rag.core.types import Strategy
 from rag.library import DocumentNotFound, SourceFileGone
-from tests.conftest import REPO
+from tests.conftest import REPO, run_cli
 
 SAMPLES = REPO / "data"
 QUIET = lambda *a, **k: None  # noqa: E731 (a gr.Progress stand-in)
-
-
-def _cli(*args: str, env: dict) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "ui", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=600
-    )
-
-
-@pytest.fixture
-def cli_env(tmp_path) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DOCQA_")}
-    env.update(DOCQA_DATA_DIR=str(tmp_path / "data"), DOCQA_INDEX_DIR=str(tmp_path / "index"), COLUMNS="200")
-    return env
 
 
 def _lexical_sources(qa, question: str) -> set[str]:
@@ -73,13 +57,13 @@ def test_an_upload_removed_from_the_cli_leaves_nothing_behind(make_app, cli_env,
     assert _lexical_sources(qa, "probation notice period") == {"company_handbook.txt"}
     qa.close()  # the CLI opens the same embedded store
 
-    removed = _cli("docs", "remove", "company_handbook.txt", env=cli_env)
+    removed = run_cli("docs", "remove", "company_handbook.txt", env=cli_env)
     assert removed.returncode == 0, removed.stderr
     assert not stored.exists() and not stored.parent.exists()
     again = make_app(data_dir=tmp_path / "data", index_dir=tmp_path / "index")
     assert again.library.documents() == []
     assert _lexical_sources(again, "probation notice period") == set()  # the persisted BM25 index was refreshed too
-    missing = _cli("docs", "remove", "company_handbook.txt", env=cli_env)
+    missing = run_cli("docs", "remove", "company_handbook.txt", env=cli_env)
     assert missing.returncode == 1 and "no document named 'company_handbook.txt'" in missing.stderr
 
 
@@ -90,7 +74,7 @@ def test_cli_ingest_and_ui_remove_agree(make_app, cli_env, tmp_path):
     folder = tmp_path / "docs"
     folder.mkdir()
     shutil.copy(SAMPLES / "solar_system_guide.md", folder)
-    ingested = _cli("ingest", str(folder), "--strategy", "sentence", env=cli_env)
+    ingested = run_cli("ingest", str(folder), "--strategy", "sentence", env=cli_env)
     assert ingested.returncode == 0, ingested.stderr
     qa = make_app(data_dir=tmp_path / "data", index_dir=tmp_path / "index")
     assert [r.source for r in qa.library.documents()] == ["solar_system_guide.md"]
@@ -99,5 +83,5 @@ def test_cli_ingest_and_ui_remove_agree(make_app, cli_env, tmp_path):
     assert result["removed"] is True
     assert _lexical_sources(qa, "Olympus Mons volcano") == set()
     assert folder.joinpath("solar_system_guide.md").is_file()  # a file ingested in place is never deleted
-    listed = _cli("docs", "list", "--json", env=cli_env)
+    listed = run_cli("docs", "list", "--json", env=cli_env)
     assert listed.returncode == 0 and listed.stdout.strip() == "[]"

@@ -10,8 +10,7 @@ import numpy as np
 from rag.backends.bm25 import LexicalIndex, Tokenizer, indexed_text
 from rag.backends.chroma_records import chunk_to_metadata
 from rag.core.types import Chunk, Strategy
-from tests.conftest import SAMPLES
-from tests.e2e.test_ingest import _cli, cli_env  # noqa: F401 - fixture re-used
+from tests.conftest import SAMPLES, run_cli
 
 SENTENCE = [Strategy.SENTENCE]
 
@@ -181,11 +180,11 @@ def test_doc_filter_and_concurrent_first_queries(make_app):
     assert np.isclose(index.scores_for("planet employees", [only[0][0]])[only[0][0]], only[0][1])
 
 
-def test_cli_ingest_leaves_a_fresh_lexical_index(cli_env, tmp_path):  # noqa: F811
+def test_cli_ingest_leaves_a_fresh_lexical_index(cli_env, tmp_path):
     docs = tmp_path / "docs"
     docs.mkdir()
     shutil.copy(SAMPLES / "korean_sample.txt", docs)
-    run = _cli("ingest", str(docs), "--strategy", "sentence", env=cli_env, timeout=600)
+    run = run_cli("ingest", str(docs), "--strategy", "sentence", env=cli_env, timeout=600)
     assert run.returncode == 0, run.stderr
     from rag.app import build_app
     from rag.core.settings import Settings

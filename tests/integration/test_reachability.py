@@ -10,7 +10,6 @@ Chroma that loses links, leaves behind; what matters here is that check finds it
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import textwrap
@@ -27,7 +26,7 @@ from rag.backends.chroma_records import collection_fingerprint
 from rag.backends.chroma_store import ChunkStore
 from rag.core.types import Chunk, DocumentRecord, Strategy
 from tests.chroma_server import CHROMA, ChromaServer
-from tests.conftest import REPO, SAMPLES
+from tests.conftest import REPO, SAMPLES, run_cli
 
 DIM = 384
 DOCS, PER_DOC = 20, 100  # 2,000 inserts, 1,000 deleted, 600 re-added: ~1% unreachable at top-10
@@ -286,17 +285,6 @@ def test_repair_killed_at_each_step_is_finished_or_rolled_back_by_recover(tmp_pa
 
 
 # --- the CLI ----------------------------------------------------------------------------------------------
-def _cli(*args: str, env: dict) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "ui", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=600
-    )
-
-
-@pytest.fixture
-def cli_env(tmp_path) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DOCQA_")}
-    env.update(DOCQA_DATA_DIR=str(tmp_path / "data"), DOCQA_INDEX_DIR=str(tmp_path / "index"), COLUMNS="200")
-    return env
 
 
 @pytest.mark.e2e
@@ -324,22 +312,22 @@ def test_index_check_and_repair_exit_codes(make_app, cli_env, tmp_path):
     qa.close()
     assert lost, "no unreachable chunk to find"
 
-    found = _cli("index", "check", "--full", "--json", env=cli_env)
+    found = run_cli("index", "check", "--full", "--json", env=cli_env)
     assert found.returncode == 1, found.stderr
     (collection,) = json.loads(found.stdout)["collections"]
     assert collection["kind"] == "sentence" and set(lost) <= set(collection["unreachable"])
     assert "index repair" in found.stderr and "Traceback" not in found.stderr
 
-    repaired = _cli("index", "repair", env=cli_env)
+    repaired = run_cli("index", "repair", env=cli_env)
     assert repaired.returncode == 0, repaired.stderr
     assert "sentence: rebuilt 1600 chunks" in repaired.stdout and "now all reachable" in repaired.stdout
 
-    clean = _cli("index", "check", "--full", env=cli_env)
+    clean = run_cli("index", "check", "--full", env=cli_env)
     assert clean.returncode == 0 and "all 1600 of 1600 chunks checked, all reachable" in clean.stdout, clean.stderr
 
-    bad = _cli("index", "repair", "--strategy", "bogus", env=cli_env)
+    bad = run_cli("index", "repair", "--strategy", "bogus", env=cli_env)
     assert bad.returncode == 2 and "unknown strategy" in bad.stderr and "Traceback" not in bad.stderr
-    down = _cli("index", "check", env={**cli_env, "DOCQA_CHROMA_HOST": "127.0.0.1", "DOCQA_CHROMA_PORT": "9"})
+    down = run_cli("index", "check", env={**cli_env, "DOCQA_CHROMA_HOST": "127.0.0.1", "DOCQA_CHROMA_PORT": "9"})
     assert down.returncode == 2 and "error:" in down.stderr and "Traceback" not in down.stderr
 
 
