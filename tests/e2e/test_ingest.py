@@ -203,7 +203,7 @@ def test_killed_batch_reruns_to_a_consistent_store(cli_env, tmp_path, make_setti
             shutil.copy(f, folder / f.name)
     for delay in (6.0, 9.0, 12.0):
         proc = subprocess.Popen(
-            [sys.executable, "-m", "ingest", str(folder), "--strategy", "sentence,parent-child"],
+            [sys.executable, "-m", "ui", "ingest", str(folder), "--strategy", "sentence,parent-child"],
             cwd=REPO,
             env=cli_env,
             stdout=subprocess.DEVNULL,
