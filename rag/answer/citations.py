@@ -64,14 +64,7 @@ def support_score(cosine: float, word_overlap: float) -> float:
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:
     """Sentence spans with surrounding whitespace trimmed; the whole text when no sentence is found."""
-    spans = []
-    for a, b in split_sentences(text):
-        while a < b and text[a].isspace():
-            a += 1
-        while b > a and text[b - 1].isspace():
-            b -= 1
-        if b > a:
-            spans.append((a, b))
+    spans = split_sentences(text)  # already stripped and non-empty
     if not spans and text.strip():
         a = len(text) - len(text.lstrip())
         spans.append((a, len(text.rstrip())))
