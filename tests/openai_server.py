@@ -27,6 +27,10 @@ class Reply:
     tool_call: dict | None = None  # {"name": ..., "arguments": {...}} -> returned as a tool call
     delay_s: float = 0.0
     close_connection: bool = False
+    # Streaming only: the last word waits until this event is set (or hold_timeout_s passes), so a test can
+    # see what a client shows while the answer is still being written, with no timing assumption.
+    hold_last: threading.Event | None = None
+    hold_timeout_s: float = 120.0
 
 
 @dataclass
@@ -135,6 +139,8 @@ def _make_handler(script: ScriptedOpenAI) -> type[BaseHTTPRequestHandler]:
             words = reply.content.split(" ")
             for i, word in enumerate(words):
                 piece = word if i == 0 else " " + word
+                if reply.hold_last is not None and i == len(words) - 1:
+                    reply.hold_last.wait(reply.hold_timeout_s)
                 chunk = {
                     "id": "chatcmpl-test",
                     "object": "chat.completion.chunk",

@@ -181,17 +181,33 @@ class Callbacks:
         return [], [], [], render.empty_sources(), ""
 
     def api_ask(self, question: str, history: list | None = None, options: dict | None = None) -> tuple[str, dict]:
-        """Ask a question. `history`: earlier turns as role/content dicts; `options`: AskOptions fields
-        (strategy, k, retrieval_mode, mmr, threshold, documents, model, temperature, max_tokens, judge).
-        Returns the answer text and the full answer (citations, sources, faithfulness) as a dict."""
+        """Ask a question about the ingested documents; the answer cites its sources as [n].
+
+        Args:
+            question: The question, in your own words.
+            history: Earlier turns of the conversation as {"role", "content"} dicts (None for a new one).
+            options: Per-question settings (None for the defaults): strategy, k, retrieval_mode, mmr,
+                threshold, documents, model, temperature, max_tokens, judge.
+
+        Returns:
+            The answer text, and the full answer (citations with file and page, sources, faithfulness).
+        """
+        if options is not None and not isinstance(options, dict):
+            raise gr.Error(f"options must be a JSON object, not {type(options).__name__}")
         opts = dict(options or {})
         fields = set(AskOptions.__dataclass_fields__)
         unknown = sorted(set(opts) - fields)
         if unknown:
             raise gr.Error(f"unknown option(s) {', '.join(unknown)}; known: {', '.join(sorted(fields))}")
-        if opts.get("strategy"):
-            opts["strategy"] = Strategy(opts["strategy"])
-        answer = self.qa.answerer.answer(question, history or [], AskOptions(**opts))
+        try:
+            if opts.get("strategy"):
+                known = ", ".join(s.value for s in Strategy)
+                if opts["strategy"] not in {s.value for s in Strategy}:
+                    raise ValueError(f"invalid option strategy={opts['strategy']!r}: choose {known}")
+                opts["strategy"] = Strategy(opts["strategy"])
+            answer = self.qa.answerer.answer(question, history or [], AskOptions(**opts))
+        except ValueError as exc:  # a bad option value: its own message, not Gradio's generic one
+            raise gr.Error(str(exc)) from None
         return answer.text, answer.to_dict()
 
     # --- upload ----------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ Decisions live in rag/ and ingest/; this module only translates between the term
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from datetime import datetime
 from importlib.metadata import version as package_version
@@ -20,9 +21,10 @@ from ingest.loaders import supported_types
 from rag.answer.answerer import AskOptions
 from rag.app import DocQA, build_app
 from rag.core.errors import FingerprintMismatch, StoreUnavailable
-from rag.core.settings import load_settings, offline_environment, parse_strategies, settings_table
+from rag.core.settings import load_settings, offline_environment, parse_strategies, settings_table, settings_values
 from rag.core.types import Strategy
 from rag.library import DocumentNotFound
+from rag.safety.filters import configured_secrets
 from ui.cli_output import (
     RichProgress,
     console,
@@ -32,7 +34,11 @@ from ui.cli_output import (
     print_answer,
     print_health,
     report_table,
+    stream_answer,
 )
+from ui.logsetup import setup_logging
+
+log = logging.getLogger(__name__)
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Ask your documents, with cited sources.")
 docs_app = typer.Typer(no_args_is_help=True, help="The document library.")
@@ -52,8 +58,31 @@ def _root(
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
     ] = False,
+    verbose: Annotated[
+        int,
+        typer.Option(
+            "-v", "--verbose", count=True, help="Log more to stderr: -v docqa's DEBUG, -vv other libraries' too."
+        ),
+    ] = 0,
 ) -> None:
     """Ask your documents, with cited sources."""
+    configure_logging(verbose)
+
+
+def configure_logging(verbose: int = 0) -> None:
+    """One handler for every command (ui/logsetup.py): DOCQA_LOG_LEVEL, lowered by -v; configured secrets
+    redacted. Invalid settings are reported by the command itself (exit 2), so logging falls back to INFO."""
+    try:
+        settings = load_settings()
+    except ValueError:
+        settings = None
+    setup_logging(
+        settings.log_level if settings else "INFO",
+        verbose=verbose,
+        secrets=configured_secrets(settings) if settings else (),
+        console=console,
+        rich=console.is_terminal,
+    )
 
 
 def _app(**overrides: object) -> DocQA:
@@ -85,6 +114,8 @@ def ingest(
             raise fail(str(exc)) from None
         if count:
             console.print(f"index already holds {count} documents; nothing to do (--if-empty)")
+            if as_json:
+                out.print_json("[]")
             return
     try:
         strategies = parse_strategies(strategy) if strategy else qa.settings.strategies
@@ -118,7 +149,7 @@ def ingest(
 
 
 @docs_app.command("list")
-def docs_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def docs_list(as_json: Annotated[bool, typer.Option("--json", help="Print the documents as JSON.")] = False) -> None:
     """List ingested documents."""
     qa = _app()
     try:
@@ -139,16 +170,24 @@ def docs_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
 
 
 @docs_app.command("remove")
-def docs_remove(name: Annotated[str, typer.Argument(help="Document name as shown by `docqa docs list`.")]) -> None:
-    """Remove a document and all its chunks."""
+def docs_remove(
+    name: Annotated[str, typer.Argument(help="Document name as shown by `docqa docs list`.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Remove a document and all its chunks (exit 1 when there is no such document)."""
     qa = _app()
     try:
         qa.library.remove(name)
     except DocumentNotFound as exc:
+        if as_json:
+            out.print_json(json.dumps({"removed": False, "name": name, "error": str(exc)}))
         raise fail(str(exc), 1) from None
     except (FingerprintMismatch, StoreUnavailable) as exc:
         raise fail(str(exc)) from None
-    out.print(f"removed {name}")
+    if as_json:
+        out.print_json(json.dumps({"removed": True, "name": name}))
+    else:
+        out.print(f"removed {name}")
 
 
 def _index_call(action, strategy: str):
@@ -219,8 +258,15 @@ def ask(
     doc: Annotated[list[str] | None, typer.Option(help="Only search this document (repeatable).")] = None,
     judge: Annotated[bool, typer.Option("--judge/--no-judge", help="Score faithfulness.")] = True,
     as_json: Annotated[bool, typer.Option("--json", help="Print the structured result as JSON.")] = False,
+    stream: Annotated[
+        bool, typer.Option("--stream/--no-stream", help="Print the answer as the language model writes it.")
+    ] = True,
 ) -> None:
-    """Answer a question from the ingested documents, with citations and a faithfulness score."""
+    """Answer a question from the ingested documents, with citations and a faithfulness score.
+
+    With a language model the answer streams as it is written (--no-stream waits for the whole answer);
+    extractive answers print at once. Exit 1 when the answer failed (e.g. the model server), 2 on a bad
+    option or store error."""
     try:
         options = AskOptions(
             strategy=Strategy(strategy) if strategy else None,
@@ -234,23 +280,35 @@ def ask(
     except ValueError:
         raise fail(f"unknown strategy {strategy!r}; choose sentence, overlap or parent-child") from None
     qa = _app()
+    streamed = False
     try:
+        options.apply(qa.settings)  # a bad option value fails before the models load
+        log.debug("question: %s", question)
         qa.warm_up()
-        result = qa.answerer.answer(question, options=options)
+        if stream and not as_json and qa.settings.llm_enabled:
+            result, streamed = stream_answer(qa.answerer.stream(question, options=options), console.is_terminal)
+        else:
+            result = qa.answerer.answer(question, options=options)
     except (FingerprintMismatch, StoreUnavailable, ValueError) as exc:
         raise fail(str(exc)) from None
     if as_json:
         out.print_json(json.dumps(result.to_dict(), ensure_ascii=False))
     else:
-        print_answer(result)
+        print_answer(result, text=not streamed)
     if result.mode == "error":
         raise typer.Exit(1)
 
 
 @app.command()
-def config() -> None:
+def config(
+    as_json: Annotated[bool, typer.Option("--json", help="Print {variable: value} as JSON.")] = False,
+) -> None:
     """Show every setting with its current value (secrets masked) and environment variable."""
-    print(settings_table(_app().settings))
+    settings = _app().settings
+    if as_json:
+        out.print_json(json.dumps(settings_values(settings), default=str))
+    else:
+        print(settings_table(settings))
 
 
 @app.command()
@@ -290,13 +348,14 @@ def eval_(
     questions: Annotated[int, typer.Option(help="--lab: number of generated questions.")] = 30,
     index_dir: Annotated[Path | None, typer.Option(help="Index folder (default: DOCQA_INDEX_DIR).")] = None,
     collection: Annotated[str | None, typer.Option(help="Use this collection as it is (an existing index).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report (and the files written) as JSON.")] = False,
 ) -> None:
     """Compare chunking strategies (and two baselines) on a question set, or on your library (--lab)."""
     from rag.eval.report import print_table, write_report  # matplotlib: only for this command
 
     qa = _app(index_dir=index_dir)
-    names = [s.value for s in parse_strategies(strategies)] if strategies else None
     try:
+        names = [s.value for s in parse_strategies(strategies)] if strategies else None
         if lab:
             from rag.eval.lab import run_lab
 
@@ -319,9 +378,12 @@ def eval_(
             )
     except (FingerprintMismatch, StoreUnavailable, ValueError) as exc:
         raise fail(str(exc)) from None
-    print_table(report, out)
+    print_table(report, console if as_json else out)
     paths = write_report(report, out_dir, "lab" if lab else None)
     console.print("wrote " + ", ".join(str(p) for p in paths.values()))
+    if as_json:
+        files = {kind: str(path) for kind, path in paths.items()}
+        out.print_json(json.dumps({**report, "files": files}, ensure_ascii=False, default=str))
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Iterable
 
 import typer
 from rich.console import Console
@@ -78,10 +79,34 @@ def print_health(reports: list, lines: list[str], as_json: bool, bad: int) -> No
             out.print(line, highlight=False)
 
 
-def print_answer(result) -> None:
+def stream_answer(events: Iterable, show_status: bool = False):
+    """Print the answer's text as the model writes it (flushed piece by piece, so a pipe sees it too);
+    returns the final Answer and whether any text was printed. Steps go to stderr when `show_status`."""
+    final, streamed, open_line = None, False, False
+    for event in events:
+        if event.kind == "delta" and event.text:
+            out.print(event.text, end="", markup=False, highlight=False, soft_wrap=True)
+            out.file.flush()
+            streamed = open_line = True
+            continue
+        if open_line:  # end the answer's line before anything else is printed
+            out.print()
+            open_line = False
+        if event.kind == "status" and show_status:
+            console.print(f"[dim]{event.text}…[/]", highlight=False)
+        elif event.kind == "answer":
+            final = event.answer
+    if open_line:
+        out.print()
+    return final, streamed
+
+
+def print_answer(result, text: bool = True) -> None:
+    """The answer (unless already streamed: `text=False`), its citations, faithfulness and sources."""
     if result.mode == "extractive" or result.notice:
         console.print(f"[yellow]{result.notice}[/]\n")
-    out.print(result.text, markup=False, highlight=False)
+    if text:
+        out.print(result.text, markup=False, highlight=False)
     if result.citations:
         out.print("\n[bold]Citations[/]")
         for c in result.citations:

@@ -277,7 +277,7 @@ def launch(qa: DocQA, *, block: bool = True, quiet: bool = False) -> gr.Blocks:
         max_file_size=f"{max(1.0, s.max_file_mb * 2):g}mb",
         ssr_mode=False,
         pwa=False,
-        mcp_server=False,
+        mcp_server=s.mcp,  # DOCQA_MCP: /ask (and the other named endpoints) as MCP tools
         enable_monitoring=False,
     )
     return demo

@@ -12,6 +12,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from pydantic import ValidationError
+
 from rag.answer.citations import resolve_citations
 from rag.answer.generate import condense_question
 from rag.answer.prompts import REFUSAL
@@ -59,6 +61,26 @@ class AskOptions:
             "judge": self.judge,
         }
         return {k: v for k, v in update.items() if v is not None}
+
+    def apply(self, settings: Settings) -> Settings:
+        """The per-question settings copy, each changed field checked like its environment variable: a bad
+        option (API, CLI) is one clear ValueError before any work, not a failure deep inside retrieval."""
+        update = self.settings_update()
+        probe = settings.model_copy()
+        for name, value in update.items():
+            if name in NOT_SETTINGS or name not in type(settings).model_fields:
+                continue
+            try:
+                type(settings).__pydantic_validator__.validate_assignment(probe, name, value)
+            except ValidationError as exc:
+                option = OPTION_NAMES.get(name, name)
+                raise ValueError(f"invalid option {option}={value!r}: {exc.errors()[0]['msg']}") from None
+        return settings.model_copy(update=update)
+
+
+# AskOptions field -> the Settings field it overrides, where the names differ (for error messages).
+OPTION_NAMES = {"top_k": "k", "relevance_threshold": "threshold", "llm_model": "model"}
+NOT_SETTINGS = {"documents", "judge"}  # carried on the copy for hooks, not Settings values to validate
 
 
 @dataclass
@@ -108,7 +130,7 @@ class Answerer:
         self, question: str, history: Sequence[HistoryItem] | None = None, options: AskOptions | None = None
     ) -> Iterator[StreamEvent]:
         options = options or AskOptions()
-        settings = self.settings.model_copy(update=options.settings_update())
+        settings = options.apply(self.settings)
         timings: dict[str, float] = {}
         t_all = time.perf_counter()
         question = question.strip()

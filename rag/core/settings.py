@@ -167,6 +167,20 @@ class Settings(BaseSettings):
     port: int = Field(7860, description="Web UI port.")
     auth: SecretStr | None = Field(None, description="`user:password` pairs, comma separated, for login.")
 
+    mcp: bool = Field(
+        False, description="Also serve Gradio's MCP server (/gradio_api/mcp/) so `ask` can be used as a tool."
+    )
+
+    # --- logging ---------------------------------------------------------------------------------
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", description="docqa's log level (stderr; `-v` on the command line means DEBUG). Secrets are redacted."
+    )
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: object) -> object:
+        return value.strip().upper() if isinstance(value, str) else value
+
     @field_validator("ingest_strategies")
     @classmethod
     def _check_strategies(cls, value: str) -> str:
@@ -221,6 +235,33 @@ def env_name(field: str) -> str:
     info = Settings.model_fields[field]
     alias = info.validation_alias
     return alias.choices[0] if isinstance(alias, AliasChoices) else f"DOCQA_{field.upper()}"
+
+
+def settings_values(settings: Settings) -> dict[str, object]:
+    """{environment variable: current value}, secrets masked: `docqa config --json`."""
+    values: dict[str, object] = {}
+    for name in Settings.model_fields:
+        value = getattr(settings, name)
+        if isinstance(value, SecretStr):
+            value = "***"
+        values[env_name(name)] = getattr(value, "value", value)
+    return values
+
+
+def env_example() -> str:
+    """`.env.example`: every setting commented out at its default, with its meaning; generated like the
+    README table (`python -m tests.update_readme` writes both; tests/unit/test_env_example.py checks)."""
+    lines = [
+        "# docqa settings: copy to .env (or set them in the environment) and uncomment what you change.",
+        "# Generated from rag/core/settings.py by `python -m tests.update_readme`; do not edit by hand.",
+    ]
+    for name, info in Settings.model_fields.items():
+        default = getattr(info.default, "value", info.default)
+        lines.append("")
+        if info.description:
+            lines.append(f"# {info.description}")
+        lines.append(f"# {env_name(name)}={'' if default is None else default}")
+    return "\n".join(lines) + "\n"
 
 
 def settings_table(settings: Settings | None = None) -> str:
