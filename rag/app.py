@@ -35,6 +35,7 @@ from rag.judge.factory import build_judge
 from rag.library import Library
 from rag.retrieval.hybrid import Retriever
 from rag.safety.filters import install_log_scrubber, safety_hooks
+from rag.safety.outbound import Redactor
 
 if TYPE_CHECKING:
     from langchain_core.retrievers import BaseRetriever
@@ -52,6 +53,7 @@ COMPONENTS = (
     "judge",
     "answerer",
     "answer_hooks",
+    "redactor",
     "cache",
     "retriever",
 )
@@ -147,8 +149,20 @@ class DocQA:
     @cached_property
     def answerer(self) -> Answerer:
         return Answerer(
-            self.settings, self.retriever, self.embedder, self.judge, self.make_generator, self.answer_hooks
+            self.settings,
+            self.retriever,
+            self.embedder,
+            self.judge,
+            self.make_generator,
+            self.answer_hooks,
+            redactor=self.redactor,
         )
+
+    @cached_property
+    def redactor(self) -> Redactor:
+        """The one outbound redaction pass (rag/safety/outbound.py): questions, answers with their sources
+        and citations, streamed text, the cache, and the JSON the front ends print or serve."""
+        return Redactor()
 
     @cached_property
     def answer_hooks(self) -> list:

@@ -208,7 +208,7 @@ class Callbacks:
             answer = self.qa.answerer.answer(question, history or [], AskOptions(**opts))
         except ValueError as exc:  # a bad option value: its own message, not Gradio's generic one
             raise gr.Error(str(exc)) from None
-        return answer.text, answer.to_dict()
+        return answer.text, self.qa.redactor.redact_data(answer.to_dict(), self.qa.settings)
 
     # --- upload ----------------------------------------------------------------------------------
     def upload(

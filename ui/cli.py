@@ -291,8 +291,8 @@ def ask(
             result = qa.answerer.answer(question, options=options)
     except (FingerprintMismatch, StoreUnavailable, ValueError) as exc:
         raise fail(str(exc)) from None
-    if as_json:
-        out.print_json(json.dumps(result.to_dict(), ensure_ascii=False))
+    if as_json:  # the answer is redacted already; its JSON goes through the same pass as a last guard
+        out.print_json(json.dumps(qa.redactor.redact_data(result.to_dict(), qa.settings), ensure_ascii=False))
     else:
         print_answer(result, text=not streamed)
     if result.mode == "error":

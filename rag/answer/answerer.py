@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from pydantic import ValidationError
 
@@ -107,6 +107,17 @@ class AnswerHook(Protocol):
     def after_answer(self, answer: Answer, settings: Settings) -> Answer: ...
 
 
+class Redactor(Protocol):
+    """The one outbound redaction pass (rag.safety.outbound.Redactor in the app): the question on arrival
+    (so nothing secret is keyed, cached or sent on), streamed text, and every answer handed out."""
+
+    def redact_text(self, text: str, settings: Settings) -> str: ...
+
+    def redact_answer(self, answer: Answer, settings: Settings) -> Answer: ...
+
+    def stream(self, settings: Settings) -> Any: ...
+
+
 @dataclass
 class Answerer:
     settings: Settings
@@ -115,6 +126,7 @@ class Answerer:
     judge: Judge
     make_generator: Callable[[Settings], Generator]
     hooks: list[AnswerHook] = field(default_factory=list)  # wired in rag/app.py
+    redactor: Redactor | None = None  # wired in rag/app.py; every answer leaves through it
 
     def answer(
         self, question: str, history: Sequence[HistoryItem] | None = None, options: AskOptions | None = None
@@ -138,15 +150,20 @@ class Answerer:
             yield StreamEvent("answer", answer=Answer(question, "", "Please type a question.", mode="refused"))
             return
         generator = self.make_generator(settings)
+        redactor = self.redactor
+        if redactor is not None:
+            question = redactor.redact_text(question, settings)
 
         yield StreamEvent("status", "Understanding the question")
         t0 = time.perf_counter()
         standalone = condense_question(question, history, generator if generator.mode == "llm" else None)
+        if redactor is not None:  # before the hooks: the cache keys and stores the redacted question
+            standalone = redactor.redact_text(standalone, settings)
         timings["condense"] = time.perf_counter() - t0
         for hook in self.hooks:
             early = hook.before_retrieve(question, standalone, settings)
             if early is not None:
-                yield StreamEvent("answer", answer=self._finish(early, timings, t_all))
+                yield StreamEvent("answer", answer=self._finish(early, timings, t_all, settings))
                 return
 
         yield StreamEvent("status", "Searching your documents")
@@ -166,25 +183,30 @@ class Answerer:
             closest = [Source(i + 1, hit) for i, hit in enumerate(retrieval.closest)]
             notice = retrieval.notice or "No passage in your documents matches this question."
             answer = Answer(question, standalone, notice, mode="no-sources", sources=closest, notice=notice)
-            yield StreamEvent("answer", answer=self._finish(answer, timings, t_all))
+            yield StreamEvent("answer", answer=self._finish(answer, timings, t_all, settings))
             return
         sources = [Source(i + 1, hit) for i, hit in enumerate(retrieval.hits)]
         for hook in self.hooks:
             early = hook.before_generate(question, sources, settings)
             if early is not None:
-                yield StreamEvent("answer", answer=self._finish(early, timings, t_all))
+                yield StreamEvent("answer", answer=self._finish(early, timings, t_all, settings))
                 return
 
         yield StreamEvent("status", "Writing the answer")
         t0 = time.perf_counter()
         pieces: list[str] = []
+        shown = redactor.stream(settings) if redactor is not None else None
         try:
             for piece in generator.stream(standalone, sources, history):
                 pieces.append(piece)
-                yield StreamEvent("delta", piece)
+                piece = shown.feed(piece) if shown is not None else piece
+                if piece:
+                    yield StreamEvent("delta", piece)
+            if shown is not None and (rest := shown.flush()):
+                yield StreamEvent("delta", rest)
         except GenerationError as exc:
             answer = Answer(question, standalone, str(exc), mode="error", sources=sources, notice=str(exc))
-            yield StreamEvent("answer", answer=self._finish(answer, timings, t_all))
+            yield StreamEvent("answer", answer=self._finish(answer, timings, t_all, settings))
             return
         text = "".join(pieces).strip() or REFUSAL
         timings["generate"] = time.perf_counter() - t0
@@ -207,11 +229,16 @@ class Answerer:
             t0 = time.perf_counter()
             answer.faithfulness = self.judge.judge(question, text, sources)
             timings["judge"] = time.perf_counter() - t0
+        if redactor is not None:  # before the hooks: the cache stores the redacted answer
+            answer = redactor.redact_answer(answer, settings)
         for hook in self.hooks:
             answer = hook.after_answer(answer, settings)
-        yield StreamEvent("answer", answer=self._finish(answer, timings, t_all))
+        yield StreamEvent("answer", answer=self._finish(answer, timings, t_all, settings))
 
-    @staticmethod
-    def _finish(answer: Answer, timings: dict[str, float], t_all: float) -> Answer:
+    def _finish(self, answer: Answer, timings: dict[str, float], t_all: float, settings: Settings) -> Answer:
+        """Every answer leaves here: early ones (refusals, cache hits, errors, no sources) are redacted
+        like generated ones (a second pass over a redacted answer finds nothing)."""
+        if self.redactor is not None:
+            answer = self.redactor.redact_answer(answer, settings)
         answer.timings = {**timings, **answer.timings, "total": time.perf_counter() - t_all}
         return answer

@@ -5,9 +5,10 @@
 - `InputFilter`: refuses jailbreak attempts (before_retrieve) and questions that are off-topic for the
   loaded documents, judged by retrieval: the best dense similarity of the retrieved passages must reach
   the level's minimum (before_generate).
-- `OutputFilter` (after_answer): redacts leaked secrets (the configured keys always, credential-shaped
-  strings from level low) and personal data (card and resident registration numbers from low, e-mail
-  addresses and phone numbers from medium), and says what it removed.
+- `OutputFilter` (after_answer, rag/safety/outbound.py): redacts leaked secrets (the configured keys
+  always, credential-shaped strings from level low) and personal data (card and resident registration
+  numbers from low, e-mail addresses and phone numbers from medium) from the answer, its sources and
+  citations and the question, and says what it removed.
 
 DOCQA_SAFETY_LEVEL sets the strictness: off | low (default) | medium | high. "off" disables the input
 filter and the pattern-based redaction, but configured secrets are still scrubbed and injected passages
@@ -24,7 +25,8 @@ from rag.answer.prompts import REFUSAL
 from rag.core.settings import Settings
 from rag.core.types import Answer, Source
 from rag.safety.injection import INJECTION_FLAG, find_injection, find_jailbreak
-from rag.safety.redact import PII_RULES, SECRET_RULES, describe, redact, scrub_secrets
+from rag.safety.outbound import OUTPUT_RULES, Redactor, configured_secrets  # noqa: F401 (re-exported)
+from rag.safety.redact import scrub_secrets
 
 # Minimum best dense (cosine) similarity between the question and a retrieved passage, per level.
 # Over the sample documents (k = 6 sources, 3,000-token budget) the bundled MiniLM scores on-topic
@@ -33,23 +35,6 @@ from rag.safety.redact import PII_RULES, SECRET_RULES, describe, redact, scrub_s
 # "Who wrote Hamlet?" 0.15). Every level sits in that gap: "low" refuses only the clearly unrelated,
 # "high" also what is barely about the documents.
 OFFTOPIC_MIN: dict[str, float | None] = {"off": None, "low": 0.28, "medium": 0.32, "high": 0.36}
-_HIGH_RISK_PII = tuple(r for r in PII_RULES if r.kind in ("card number", "resident registration number"))
-OUTPUT_RULES = {"off": (), "low": SECRET_RULES + _HIGH_RISK_PII, "medium": SECRET_RULES + PII_RULES}
-OUTPUT_RULES["high"] = OUTPUT_RULES["medium"]
-
-
-def configured_secrets(settings: Settings) -> list[str]:
-    """The secret values in the settings: API key, Chroma token, and the UI's passwords."""
-    out = []
-    for field in (settings.openai_api_key, settings.chroma_auth_token):
-        if field is not None and field.get_secret_value():
-            out.append(field.get_secret_value())
-    if settings.auth is not None:
-        for pair in settings.auth.get_secret_value().split(","):
-            _, _, password = pair.partition(":")
-            if password.strip():
-                out.append(password.strip())
-    return out
 
 
 def _level(settings: Settings) -> str:
@@ -112,35 +97,9 @@ class InputFilter(_Hook):
         return Answer(question, question, REFUSAL, mode="refused", sources=sources, notice=message)
 
 
-class OutputFilter(_Hook):
-    """Redact secrets and personal data from everything the answer shows."""
-
-    def after_answer(self, answer: Answer, settings: Settings) -> Answer:
-        rules = OUTPUT_RULES.get(_level(settings), OUTPUT_RULES["low"])
-        secrets = configured_secrets(settings)
-        kinds: list[str] = []
-
-        def clean(text: str, count: bool = False) -> str:
-            if not text:
-                return text
-            out, found = redact(text, rules, secrets)
-            if count:  # derived fields (citations, verdicts) repeat the answer's sentences: count once
-                kinds.extend(found)
-            return out
-
-        answer.text = clean(answer.text, count=True)
-        notice = clean(answer.notice, count=True)
-        for citation in answer.citations:
-            citation.answer_sentence = clean(citation.answer_sentence)
-        if answer.faithfulness is not None:
-            answer.faithfulness.note = clean(answer.faithfulness.note)
-            for verdict in answer.faithfulness.verdicts:
-                verdict.claim, verdict.reason = clean(verdict.claim), clean(verdict.reason)
-        if kinds:
-            message = f"Safety filter: {describe(kinds)} removed from the answer."
-            notice = f"{notice} {message}".strip() if notice else message
-        answer.notice = notice
-        return answer
+class OutputFilter(Redactor):
+    """Redact secrets and personal data from everything the answer shows (rag/safety/outbound.py): the
+    answer, its sources and citations, the question; the Answerer runs the same pass on early answers."""
 
 
 def safety_hooks() -> list:

@@ -53,6 +53,10 @@ def _phone(text: str) -> bool:
     return 9 <= len(digits) <= 15
 
 
+# The value after "password:" and the like: a run of non-space characters (a trailing '.', ')' or ']' is
+# the sentence's), optionally quoted, never an earlier marker (redaction must be idempotent).
+_VALUE = r"[\"'`]?(?!\[REDACTED)([^\s\"'`,;]{2,}[^\s\"'`,;.)\]])"
+
 SECRET_RULES: tuple[Rule, ...] = (
     Rule(
         "private key",
@@ -69,11 +73,35 @@ SECRET_RULES: tuple[Rule, ...] = (
     Rule("access token", re.compile(r"\bxox[abposr]-[A-Za-z0-9\-]{10,}")),
     Rule("access token", re.compile(r"\beyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}")),
     Rule("access token", re.compile(r"\bBearer\s+([A-Za-z0-9._~+/\-]{19,}[A-Za-z0-9_~+/\-]=*)"), group=1),
-    Rule(
+    Rule(  # "aws_secret_access_key = <40 chars>", the half of an AWS key pair that has no prefix
+        "API key",
+        re.compile(r"(?i)\baws[_\s-]?secret[_\s-]?(?:access[_\s-]?)?key\s*[:=]\s*[\"']?([A-Za-z0-9/+=]{40})(?![A-Za-z0-9/+=])"),
+        group=1,
+    ),
+    Rule(  # credentials inside a URL: scheme://user:password@host
+        "password",
+        re.compile(r"\b[a-z][a-z0-9+.\-]*://[^\s:/@]+:([^\s/@]{3,})@[\w.\-]+"),
+        group=1,
+    ),
+    Rule(  # an explicit assignment ("password: x", "passwd=x", "password is: x", "api_key = x"): any value
         "password",
         re.compile(
-            r"(?i)\b(?:password|passwd|passphrase|pwd|secret|api[_\s-]?key|비밀번호|패스워드|암호)\s*(?:is|[:=]|는|은)\s*"
-            r"[\"'`]?([^\s\"'`,;]{3,}[^\s\"'`,;.!?:)\]])"
+            rf"(?i)\b(?:password|passwd|passphrase|pwd|client[_\s-]?secret|secret[_\s-]?key|api[_\s-]?key"
+            rf"|(?:access|auth|api|bearer|session|refresh)[_\s-]?token|비밀번호|패스워드|암호)\s*(?:is\s*)?[:=]\s*{_VALUE}"
+        ),
+        group=1,
+    ),
+    Rule(  # "token: x", "secret = x": words with other meanings, so only a value that looks like a credential
+        "password",
+        re.compile(rf"(?i)\b(?:token|secret)\s*[:=]\s*{_VALUE}"),
+        group=1,
+        check=lambda v: len(v) >= 8 and any(c.isdigit() for c in v) and any(c.isalpha() for c in v),
+    ),
+    Rule(  # "the password is X" (no colon): only a value that looks like one, not "is required"
+        "password",
+        re.compile(
+            r"(?i)\b(?:password|passwd|passphrase|pwd|secret|api[_\s-]?key|비밀번호|패스워드|암호)\s*(?:is|는|은)\s+"
+            r"[\"'`]?(?!\[REDACTED)([^\s\"'`,;]{3,}[^\s\"'`,;.!?:)\]])"
         ),
         group=1,
         check=_passwordish,
