@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from rag.answer.citations import resolve_citations
 from rag.answer.generate import condense_question
 from rag.answer.prompts import REFUSAL
+from rag.answer.relevance import assess_relevance
 from rag.core.errors import GenerationError
 from rag.core.protocols import Embedder, Generator, Judge, Retriever
 from rag.core.settings import Settings
@@ -229,6 +230,7 @@ class Answerer:
             t0 = time.perf_counter()
             answer.faithfulness = self.judge.judge(question, text, sources)
             timings["judge"] = time.perf_counter() - t0
+        answer.relevance = assess_relevance(standalone, text)  # a faithful quote may still miss the question
         if redactor is not None:  # before the hooks: the cache stores the redacted answer
             answer = redactor.redact_answer(answer, settings)
         for hook in self.hooks:

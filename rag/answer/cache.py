@@ -42,7 +42,7 @@ from rag.core.errors import FingerprintMismatch
 from rag.core.protocols import ChunkIndex
 from rag.core.settings import Settings
 from rag.core.text import FILLER, content_forms, is_content, normalize, split_particle, words
-from rag.core.types import Answer, Chunk, Citation, ClaimVerdict, Faithfulness, Hit, Source
+from rag.core.types import Answer, Chunk, Citation, ClaimVerdict, Faithfulness, Hit, Relevance, Source
 
 log = logging.getLogger(__name__)
 
@@ -151,6 +151,7 @@ def answer_from_json(data: dict) -> Answer:
             "faithfulness": None
             if not faith
             else _make(Faithfulness, {**faith, "verdicts": [_make(ClaimVerdict, v) for v in faith["verdicts"]]}),
+            "relevance": _make(Relevance, data["relevance"]) if data.get("relevance") else None,
         },
     )
 

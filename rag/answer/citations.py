@@ -40,6 +40,8 @@ _MARKER_RE = re.compile(
 )
 _LEADING_MARKERS_RE = re.compile(rf"^(?:\s*{_MARKER_RE.pattern}\s*[.,;:]?)+", re.IGNORECASE)
 _WORD_RE = re.compile(r"\w+", re.UNICODE)
+_LIST_NUMBER_ONLY = re.compile(r"\s*\(?(?:\d{1,3}|[a-zA-Z]|[ivx]{1,4})[.)]\s*$")
+_TRAILING_LIST_NUMBER = re.compile(r"(?<=:)\s+(\(?\d{1,3}[.)])\s*$")  # "Steps: 1." (the item follows)
 
 
 @dataclass(frozen=True)
@@ -124,9 +126,28 @@ def _clean(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
+def _list_numbers(spans: list[tuple[int, int]], text: str) -> list[tuple[int, int]]:
+    """A list number is not a sentence: "2." alone joins the item after it, and the "1." that ends
+    "Steps: 1." moves to the item it numbers (the judge counted them as claims)."""
+    out: list[tuple[int, int]] = []
+    carry: int | None = None
+    for k, (a, b) in enumerate(spans):
+        if carry is not None:
+            a, carry = carry, None
+        last = k == len(spans) - 1
+        if _LIST_NUMBER_ONLY.match(text[a:b]) and (not last or out):
+            carry = a  # at the very end a lone number numbers nothing: dropped
+            continue
+        trailing = None if last else _TRAILING_LIST_NUMBER.search(text, a, b)
+        if trailing is not None:
+            carry, b = trailing.start(1), trailing.start()
+        out.append((a, b))
+    return out
+
+
 def _parse(text: str, valid: set[int]) -> tuple[list[MarkedSentence], int]:
     pieces: list[list] = []  # [start, end, numbers]
-    for a, b in sentence_spans(text):
+    for a, b in _list_numbers(sentence_spans(text), text):
         segment = text[a:b]
         lead = _LEADING_MARKERS_RE.match(segment)
         numbers = [n for m in _MARKER_RE.finditer(segment) for n in _numbers(m.group(1))]

@@ -167,6 +167,16 @@ class Faithfulness:
 
 
 @dataclass
+class Relevance:
+    """Does the answer address the question? (Faithfulness cannot tell: a quoted fragment is always faithful.)"""
+
+    score: float  # 0..1
+    band: str  # "high" | "medium" | "low"
+    note: str = ""  # said to the user when low
+    method: str = "offline"  # "offline" (question focus and answer type) or "llm:<model>"
+
+
+@dataclass
 class Answer:
     """The one result type the CLI, the UI and the evaluation all consume."""
 
@@ -181,6 +191,7 @@ class Answer:
     timings: dict[str, float] = field(default_factory=dict)
     notice: str = ""  # e.g. "no passage passed the relevance threshold"
     cached: bool = False
+    relevance: Relevance | None = None
 
     def to_dict(self) -> dict:
         """The `--json` shape users script against (keys answer, citations, sources, mode)."""
@@ -239,6 +250,14 @@ class Answer:
                 ],
             },
             "timings": {k: round(v, 4) for k, v in self.timings.items()},
+            "relevance": None
+            if self.relevance is None
+            else {
+                "score": round(self.relevance.score, 4),
+                "band": self.relevance.band,
+                "note": self.relevance.note,
+                "method": self.relevance.method,
+            },
         }
 
 
