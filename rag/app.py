@@ -27,8 +27,20 @@ from rag.backends.chat import OpenAIChat
 from rag.backends.chroma_client import make_client
 from rag.backends.chroma_store import ChunkStore
 from rag.backends.onnx_embedder import make_embedder
+from rag.backends.page_render import PdfiumPageRenderer
 from rag.backends.st_embedder import HFTokenCounter
-from rag.core.protocols import ChatModels, ChunkIndex, Embedder, Generator, Judge, Loader, TokenCounter
+from rag.conversations import Conversations
+from rag.core.pageview import PageView
+from rag.core.protocols import (
+    ChatModels,
+    ChunkIndex,
+    Embedder,
+    Generator,
+    Judge,
+    Loader,
+    PageRenderer,
+    TokenCounter,
+)
 from rag.core.sentences import split_sentences
 from rag.core.settings import Settings, offline_environment
 from rag.judge.factory import build_judge
@@ -36,6 +48,7 @@ from rag.library import Library
 from rag.retrieval.hybrid import Retriever
 from rag.safety.filters import install_log_scrubber, safety_hooks
 from rag.safety.outbound import Redactor
+from rag.viewer import SourceViewer
 
 if TYPE_CHECKING:
     from langchain_core.retrievers import BaseRetriever
@@ -56,6 +69,9 @@ COMPONENTS = (
     "redactor",
     "cache",
     "retriever",
+    "page_renderer",
+    "viewer",
+    "conversations",
 )
 
 
@@ -190,6 +206,24 @@ class DocQA:
         from rag.retrieval.langchain import DocQARetriever  # langchain_core's retriever stack: ~0.8 s to import
 
         return DocQARetriever(retriever=self.retriever, options=options)
+
+    @cached_property
+    def page_renderer(self) -> PageRenderer:
+        return PdfiumPageRenderer()
+
+    @cached_property
+    def viewer(self) -> SourceViewer:
+        """See the source: cited PDF pages as images, other formats as the passage in context."""
+        return SourceViewer(self.store, self.page_renderer, self.loader, int(self.settings.max_file_mb * 1024 * 1024))
+
+    def page_view(self, source: str, page: int | None = None, quote: str = "") -> PageView:
+        """Page `page` of document `source` with `quote` highlighted (see rag/viewer.py); never raises."""
+        return self.viewer.view(source, page, quote)
+
+    @cached_property
+    def conversations(self) -> Conversations:
+        """Saved conversations (SQLite) under the index dir: INDEX_DIR/conversations.sqlite3."""
+        return Conversations(self.settings.resolved_index_dir / "conversations.sqlite3")
 
     def refresh_indexes(self, strategies: Sequence[str] | None = None) -> None:
         """Bring derived indexes (BM25) up to date now, so the first question after an ingest is fast."""

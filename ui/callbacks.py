@@ -157,11 +157,12 @@ class Callbacks:
             {"role": "user", "content": question},
             {"role": "assistant", "content": answer.text},
         ]
+        turn = len(answers)  # this answer's index: its [n] chips open that turn's sources
         yield (
             "",
-            view(done, render.answer_markdown(answer)),
-            render.sources_html(answer),
-            render.faithfulness_html(answer.faithfulness, answer.mode),
+            view(done, render.answer_markdown(answer, turn)),
+            render.sources_html(answer, turn),
+            render.faithfulness_html(answer.faithfulness, answer.mode, render.display_numbers(answer)),
             conversation,
             [*answers, answer],
         )
@@ -174,7 +175,8 @@ class Callbacks:
         if not answers or turn < 1 or turn > len(answers):
             return gr.skip(), gr.skip()
         answer = answers[turn - 1]
-        return render.sources_html(answer), render.faithfulness_html(answer.faithfulness, answer.mode)
+        badge = render.faithfulness_html(answer.faithfulness, answer.mode, render.display_numbers(answer))
+        return render.sources_html(answer, turn - 1), badge
 
     @staticmethod
     def new_conversation() -> tuple:

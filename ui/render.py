@@ -1,57 +1,49 @@
-"""HTML for the web UI: answers, source cards, the faithfulness badge, banners and report rows.
+"""HTML for the web UI: answers, source cards, the faithfulness badge and the header.
 
 Pure functions from docqa's types to strings (no Gradio import), so the look is testable without a
-browser. Every piece of document or model text is HTML-escaped here; nothing else builds markup.
+browser. Every piece of document or model text is HTML-escaped (ui/render_base.py); nothing else builds
+markup. Tables live in ui/render_tables.py, the page view and conversation list in ui/render_view.py.
+
+Source numbers: the model cites the sources it was given as [n], and may skip [1]. The UI shows them
+renumbered in the order the answer first cites them ([1], [2], ... then the uncited ones), everywhere on
+screen; the chips keep the real number in a class (dq-src-<n>) for "see the source".
 """
 
 from __future__ import annotations
 
-import html
 import re
-from collections.abc import Iterable, Sequence
-from datetime import datetime
+from collections.abc import Sequence
 
-from ingest.loaders import supported_types
-from rag.core.types import Answer, Citation, DocumentRecord, Faithfulness, FileReport, Source
-
-FILE_KINDS = supported_types()  # "PDF, TXT, Markdown, Word, HTML, HWP or HWPX": from the loader registry
+from rag.answer.prompts import REFUSAL
+from rag.core.types import Answer, Citation, Faithfulness, Source
+from ui.render_base import (  # noqa: F401 (re-exported: the rest of the UI and the tests use render.*)
+    CONTEXT_CHARS,
+    SHORT_PASSAGE,
+    banner,
+    busy,
+    esc,
+    highlight,
+    merge_spans,
+    pages_label,
+    short,
+)
+from ui.render_tables import (  # noqa: F401 (re-exported)
+    FILE_KINDS,
+    LIBRARY_HEADERS,
+    REPORT_HEADERS,
+    chunks_label,
+    library_rows,
+    library_summary,
+    report_rows,
+    report_summary,
+)
 
 MARKER_RE = re.compile(r"\[(\d{1,3}(?:\s*[,;–-]\s*\d{1,3})*)\]")
-CONTEXT_CHARS = 260  # passage context kept on each side of a highlighted sentence
-SHORT_PASSAGE = 640  # passages up to this length are shown whole
+_NUMBER = re.compile(r"\d{1,3}")
 
 BAND_LABEL = {"high": "Well supported", "medium": "Partly supported", "low": "Weakly supported"}
 VERDICT_LABEL = {"supported": "Supported", "not_supported": "Not supported", "contradicted": "Contradicted"}
 VERDICT_ICON = {"supported": "✓", "not_supported": "✗", "contradicted": "⚠"}
-STATUS_ICON = {"ingested": "✓", "unchanged": "=", "failed": "✗"}
-
-
-def esc(text: object) -> str:
-    return html.escape(str(text), quote=True)
-
-
-def _short(text: str, limit: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
-# --- banners -----------------------------------------------------------------------------------------
-def banner(kind: str, title: str, body: str = "", *, html_body: bool = False) -> str:
-    """A callout: kind is info | warn | error | ok. `body` is escaped unless html_body."""
-    icon = {"info": "ℹ", "warn": "⚠", "error": "✗", "ok": "✓"}.get(kind, "ℹ")
-    text = body if html_body else esc(body)
-    return (
-        f'<div class="dq-banner dq-{esc(kind)}" role="status"><span class="dq-banner-icon">{icon}</span>'
-        f"<div><strong>{esc(title)}</strong>{' ' + text if text else ''}</div></div>"
-    )
-
-
-def busy(text: str) -> str:
-    """A banner with a spinner, for work in progress."""
-    return (
-        '<div class="dq-banner dq-info dq-busy" role="status"><span class="dq-spinner"></span>'
-        f"<div><strong>{esc(text)}</strong></div></div>"
-    )
 
 
 def mode_banner(llm_enabled: bool) -> str:
@@ -69,6 +61,12 @@ def mode_banner(llm_enabled: bool) -> str:
     )
 
 
+THEME_TOGGLE = (
+    '<button type="button" class="dq-theme-toggle" id="dq-theme-toggle" title="Switch light / dark mode">'
+    '<span class="dq-when-light">☾ Dark</span><span class="dq-when-dark">☀ Light</span></button>'
+)
+
+
 def header(llm_enabled: bool, model: str, documents: int) -> str:
     mode = (
         f'<span class="dq-pill dq-pill-ok" title="answers are generated">LLM · {esc(model)}</span>'
@@ -77,32 +75,77 @@ def header(llm_enabled: bool, model: str, documents: int) -> str:
     )
     docs = f"{documents} document{'s' if documents != 1 else ''}"
     return (
-        '<div class="dq-header"><div class="dq-brand"><span class="dq-logo">dq</span><div>'
+        '<div class="dq-header"><div class="dq-brand"><span class="dq-logo" aria-hidden="true">dq</span><div>'
         "<h1>docqa</h1><p>Ask your documents. Every answer cites the page and sentence it comes from.</p>"
         f'</div></div><div class="dq-pills">{mode}<span class="dq-pill">{esc(docs)}</span>'
-        '<span class="dq-pill" title="no data leaves this machine">Offline</span></div></div>'
+        f'<span class="dq-pill" title="no data leaves this machine">Offline</span>{THEME_TOGGLE}</div></div>'
     )
 
 
+# --- source numbers as shown ------------------------------------------------------------------------
+def display_numbers(answer: Answer) -> dict[int, int]:
+    """Source number -> the number shown: cited sources in the order the answer first cites them, then
+    the rest in retrieval order, so what the reader sees starts at [1] and has no gaps."""
+    order: list[int] = []
+    known = {s.number for s in answer.sources}
+    for group in MARKER_RE.finditer(answer.text or ""):
+        for n in map(int, _NUMBER.findall(group.group(1))):
+            if n in known and n not in order:
+                order.append(n)
+    for c in answer.citations:
+        if c.cited and c.source_number in known and c.source_number not in order:
+            order.append(c.source_number)
+    order += [s.number for s in answer.sources if s.number not in order]
+    return {n: i + 1 for i, n in enumerate(order)}
+
+
+def _chip(number: int, shown: int, turn: int | None) -> str:
+    if turn is None:  # while streaming: not clickable yet
+        return f'<sup class="dq-ref">[{shown}]</sup>'
+    return (
+        f'<sup class="dq-ref dq-go dq-turn-{turn} dq-src-{number}" title="Show this source">[{shown}]</sup>'
+    )
+
+
+def _marker_chips(escaped: str, numbers: dict[int, int] | None = None, turn: int | None = None) -> str:
+    def chips(match: re.Match) -> str:
+        found = [int(n) for n in _NUMBER.findall(match.group(1))]
+        if numbers is None or any(n not in numbers for n in found):
+            return f'<sup class="dq-ref">[{match.group(1)}]</sup>'
+        return "".join(_chip(n, numbers[n], turn) for n in found)
+
+    return MARKER_RE.sub(chips, escaped)
+
+
 # --- the answer in the chat -------------------------------------------------------------------------
-def _marker_chips(escaped: str) -> str:
-    return MARKER_RE.sub(lambda m: f'<sup class="dq-ref">[{m.group(1)}]</sup>', escaped)
+def is_refusal(answer: Answer) -> bool:
+    """The answer declines: a safety refusal, nothing found, or the model's standard refusal sentence."""
+    return answer.mode in ("refused", "no-sources") or (
+        answer.text.strip() == REFUSAL and not _cited_sources(answer)
+    )
 
 
-def answer_markdown(answer: Answer) -> str:
-    """The assistant message: answer text with [n] chips, then where each cited source lies."""
+def answer_markdown(answer: Answer, turn: int | None = None) -> str:
+    """The assistant message: answer text with [n] chips, then where each cited source lies. `turn`
+    (0-based) makes the chips open the page view of that turn's sources."""
     if answer.mode == "error":
         return f'<div class="dq-msg-error">✗ {esc(answer.text)}</div>'
-    if answer.mode in ("no-sources", "refused"):
-        return f'<div class="dq-msg-note">{esc(answer.text)}</div>'
+    if is_refusal(answer):
+        reason = answer.notice if answer.notice and answer.notice != answer.text else ""
+        if not reason and answer.text.strip() == REFUSAL:
+            reason = "None of the passages found says anything about this question."
+        why = f'<div class="dq-reason"><b>Why:</b> {esc(reason)}</div>' if reason else ""
+        return f'<div class="dq-msg-note">{esc(answer.text)}</div>{why}'
+    numbers = display_numbers(answer)
     body = _flag_sentences(esc(answer.text), answer)
-    body = _marker_chips(body.replace("\n", "  \n"))
-    cited = _cited_sources(answer)
+    body = _marker_chips(body.replace("\n", "  \n"), numbers, turn)
+    cited = sorted(_cited_sources(answer), key=lambda s: numbers[s.number])
     if not cited:
         return body
+    go = "" if turn is None else f" dq-go dq-turn-{turn}"
     refs = " ".join(
-        f'<span class="dq-cite-ref"><b>[{s.number}]</b> {esc(s.chunk.source)}{_page_suffix(_page_of(s, answer))}'
-        f"{_ocr_suffix(s)}</span>"
+        f'<span class="dq-cite-ref{go} dq-src-{s.number}" title="{esc(s.chunk.source)}"><b>[{numbers[s.number]}]</b> '
+        f"{esc(s.chunk.source)}{_page_suffix(s)}{_ocr_suffix(s)}</span>"
         for s in cited
     )
     return f'{body}\n\n<div class="dq-cites">{refs}</div>'
@@ -138,15 +181,25 @@ def _citations_for(answer: Answer, number: int) -> list[Citation]:
     return [c for c in answer.citations if c.source_number == number and c.cited]
 
 
-def _page_of(source: Source, answer: Answer) -> int | None:
+def cited_page(source: Source, answer: Answer) -> int | None:
+    """The page the page view opens: the supporting sentence's page, else where the passage starts."""
     for c in _citations_for(answer, source.number):
         if c.page is not None:
             return c.page
     return source.hit.span.page_start
 
 
-def _page_suffix(page: int | None) -> str:
-    return f", p. {page}" if page is not None else ""
+def quote_for(source: Source, answer: Answer) -> str:
+    """What the page view highlights: the supporting sentence, else the passage itself."""
+    for c in _citations_for(answer, source.number):
+        if c.supporting_sentence.strip():
+            return c.supporting_sentence
+    return source.hit.span.text
+
+
+def _page_suffix(source: Source) -> str:
+    label = pages_label(source.hit.span.page_start, source.hit.span.page_end)
+    return f", {label}" if label else ""
 
 
 def _ocr_label(source: Source) -> str:
@@ -167,23 +220,34 @@ def empty_sources() -> str:
     )
 
 
-def sources_html(answer: Answer) -> str:
-    """The panel beside the chat: cited passages first, then the other retrieved passages."""
+def sources_html(answer: Answer, turn: int | None = None) -> str:
+    """The panel beside the chat: cited passages first, then the other retrieved passages. A refusal
+    shows its reason, not passages that do not answer the question."""
+    if answer.mode == "refused" or (is_refusal(answer) and answer.mode != "no-sources"):
+        reason = answer.notice if answer.notice and answer.notice != answer.text else (
+            "The passages found do not answer this question, so none is listed."
+        )
+        return banner("info", "Not answered from your documents.", reason)
     if not answer.sources:
-        return empty_sources()
-    cited = _cited_sources(answer)
+        return empty_sources() if answer.mode != "no-sources" else banner("info", "Nothing matched.", answer.notice)
+    numbers = display_numbers(answer)
+    cited = sorted(_cited_sources(answer), key=lambda s: numbers[s.number])
     cited_numbers = {s.number for s in cited}
     others = [s for s in answer.sources if s.number not in cited_numbers]
     parts: list[str] = []
     if answer.mode == "no-sources":
-        parts.append('<h3 class="dq-section">Closest passages (below the relevance threshold)</h3>')
-        parts.extend(source_card(s, answer) for s in answer.sources)
+        parts.append(banner("info", "No passage is close enough to answer.", answer.notice))
+        cards = "".join(source_card(s, answer, turn, numbers) for s in answer.sources)
+        parts.append(
+            f'<details class="dq-more"><summary>Closest passages, below the relevance threshold '
+            f"<span>{len(answer.sources)}</span></summary>{cards}</details>"
+        )
         return "".join(parts)
     if cited:
         parts.append(f'<h3 class="dq-section">Cited sources <span>{len(cited)}</span></h3>')
-        parts.extend(source_card(s, answer) for s in cited)
+        parts.extend(source_card(s, answer, turn, numbers) for s in cited)
     if others:
-        cards = "".join(source_card(s, answer) for s in others)
+        cards = "".join(source_card(s, answer, turn, numbers) for s in others)
         if cited:
             parts.append(
                 f'<details class="dq-more"><summary>Also retrieved, not cited <span>{len(others)}</span>'
@@ -203,23 +267,27 @@ def sources_html(answer: Answer) -> str:
     return "".join(parts)
 
 
-def source_card(source: Source, answer: Answer) -> str:
+def source_card(
+    source: Source, answer: Answer, turn: int | None = None, numbers: dict[int, int] | None = None
+) -> str:
     chunk = source.chunk
+    shown = (numbers or display_numbers(answer)).get(source.number, source.number)
     citations = _citations_for(answer, source.number)
     spans = merge_spans((c.support_start, c.support_end) for c in citations)
-    page = _page_of(source, answer)
+    span = source.hit.span
     hit = source.hit
     score = (
         f'<span class="dq-meta" title="cosine similarity to the question">match {hit.dense_score:.2f}</span>'
         if hit.dense_score is not None
         else f'<span class="dq-meta" title="retrieval score">score {hit.score:.3f}</span>'
     )
-    page_html = f'<span class="dq-page">page {page}</span>' if page is not None else ""
+    label = pages_label(span.page_start, span.page_end, short_form=False)
+    page_html = f'<span class="dq-page">{label}</span>' if label else ""
     if ocr := _ocr_label(source):
         page_html += f'<span class="dq-meta" title="text read by OCR from the page image">{ocr}</span>'
     flags = "".join(f'<span class="dq-chip dq-chip-warn">⚠ {esc(f)}</span>' for f in source.flags)
     supports = "".join(
-        f'<div class="dq-supports">cited for “{esc(_short(c.answer_sentence, 150))}”</div>' for c in citations[:2]
+        f'<div class="dq-supports">cited for “{esc(short(c.answer_sentence, 150))}”</div>' for c in citations[:2]
     )
     full = ""
     excerpt = highlight(chunk.text, spans, window=CONTEXT_CHARS)
@@ -228,61 +296,25 @@ def source_card(source: Source, answer: Answer) -> str:
             '<details class="dq-full"><summary>Show the whole passage</summary>'
             f'<div class="dq-passage">{highlight(chunk.text, spans, window=None)}</div></details>'
         )
+    what = "page" if (chunk.source.lower().endswith(".pdf") and span.page_start is not None) else "passage"
+    open_btn = (
+        f'<button type="button" class="dq-open dq-go dq-turn-{turn} dq-src-{source.number}">View {what}</button>'
+        if turn is not None
+        else ""
+    )
     classes = "dq-card dq-cited" if citations else "dq-card"
     return (
-        f'<article class="{classes}" data-source="{source.number}">'
-        f'<header><span class="dq-num">{source.number}</span><span class="dq-file" title="{esc(chunk.source)}">'
+        f'<article class="{classes}" data-source="{shown}">'
+        f'<header><span class="dq-num">{shown}</span><span class="dq-file" title="{esc(chunk.source)}">'
         f"{esc(chunk.source)}</span>{page_html}{score}</header>"
         f"{f'<div class=dq-flags>{flags}</div>' if flags else ''}"
-        f'<div class="dq-passage">{excerpt}</div>{supports}{full}</article>'
+        f'<div class="dq-passage">{excerpt}</div>{supports}{full}{open_btn}</article>'
     )
 
 
-def merge_spans(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
-    merged: list[list[int]] = []
-    for a, b in sorted((a, b) for a, b in spans if b > a):
-        if merged and a <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], b)
-        else:
-            merged.append([a, b])
-    return [(a, b) for a, b in merged]
-
-
-def highlight(text: str, spans: Sequence[tuple[int, int]], window: int | None = CONTEXT_CHARS) -> str:
-    """Escape `text`, wrapping each span in <mark>; with `window`, keep only that much context around
-    the highlights (cut at spaces, with ellipses). Without spans, the opening of the passage is shown."""
-    spans = [(max(0, a), min(len(text), b)) for a, b in spans if 0 <= a < b]
-    lo, hi = 0, len(text)
-    if window is not None and len(text) > SHORT_PASSAGE:
-        if spans:
-            lo, hi = max(0, spans[0][0] - window), min(len(text), spans[-1][1] + window)
-        else:
-            hi = min(len(text), 2 * window)
-        if lo > 0:  # start after a space, but never inside the first highlight
-            cut = text.find(" ", lo)
-            if 0 <= cut < (spans[0][0] if spans else hi):
-                lo = cut + 1
-        if hi < len(text):  # end before a space, but never inside the last highlight
-            cut = text.rfind(" ", lo, hi)
-            if cut > (spans[-1][1] if spans else lo):
-                hi = cut
-    out: list[str] = ["… " if lo > 0 else ""]
-    pos = lo
-    for a, b in spans:
-        a, b = max(a, lo), min(b, hi)
-        if a >= b:
-            continue
-        out.append(esc(text[pos:a]))
-        out.append(f"<mark>{esc(text[a:b])}</mark>")
-        pos = b
-    out.append(esc(text[pos:hi]))
-    out.append(" …" if hi < len(text) else "")
-    # Paragraph breaks stay; single newlines are PDF line wraps, not meaning.
-    return re.sub(r"\n{2,}", "<br><br>", "".join(out)).replace("\n", " ")
-
-
 # --- faithfulness -----------------------------------------------------------------------------------
-def faithfulness_html(f: Faithfulness | None, mode: str = "") -> str:
+def faithfulness_html(f: Faithfulness | None, mode: str = "", numbers: dict[int, int] | None = None) -> str:
+    """The score badge; `numbers` maps source numbers to the ones the answer shows (display_numbers)."""
     if f is None:
         if mode in ("", "no-sources", "refused", "error"):
             return ""
@@ -297,7 +329,7 @@ def faithfulness_html(f: Faithfulness | None, mode: str = "") -> str:
         f'<li class="dq-v dq-v-{esc(v.verdict)}"><span class="dq-v-icon">{VERDICT_ICON.get(v.verdict, "?")}</span>'
         f'<div><div class="dq-v-claim">{esc(v.claim)}</div><div class="dq-v-meta">'
         f"<b>{esc(VERDICT_LABEL.get(v.verdict, v.verdict))}</b>"
-        f"{f' · source [{v.source_number}]' if v.source_number else ''}"
+        f"{f' · source [{(numbers or {}).get(v.source_number, v.source_number)}]' if v.source_number else ''}"
         f"{' · ' + esc(v.reason) if v.reason else ''}"
         f"{''.join(f' <span class=dq-chip>{esc(x)}</span>' for x in v.flags)}</div></div></li>"
         for v in f.verdicts
@@ -328,64 +360,3 @@ def steps_log(steps: Sequence[str], timings: dict[str, float]) -> str:
     return "\n".join(lines)
 
 
-# --- ingestion and the library ----------------------------------------------------------------------
-REPORT_HEADERS = ["File", "Status", "Pages", "Chunks", "Warnings", "Error"]
-LIBRARY_HEADERS = ["Document", "Type", "Pages", "Chunks per strategy", "Ingested", "Warnings"]
-
-
-def chunks_label(chunks: dict[str, int]) -> str:
-    return " · ".join(f"{k} {v}" for k, v in sorted(chunks.items()))
-
-
-def report_rows(reports: Sequence[FileReport]) -> list[list]:
-    return [
-        [
-            r.source,
-            f"{STATUS_ICON.get(r.status, '')} {r.status}",
-            r.pages or "",
-            chunks_label(r.chunks),
-            "; ".join(r.warnings),
-            r.error,
-        ]
-        for r in reports
-    ]
-
-
-def report_summary(reports: Sequence[FileReport]) -> str:
-    if not reports:
-        return banner("info", "No files selected.", f"Choose one or more {FILE_KINDS} files.")
-    counts = {s: sum(r.status == s for r in reports) for s in ("ingested", "unchanged", "failed")}
-    parts = [f"{n} {s}" for s, n in counts.items() if n]
-    seconds = sum(r.seconds for r in reports)
-    text = " · ".join(parts) + f" in {seconds:.1f} s."
-    if counts["failed"]:
-        failed = ", ".join(r.source for r in reports if r.status == "failed")
-        return banner("error" if counts["failed"] == len(reports) else "warn", text, f"Not stored: {failed}.")
-    warned = sum(bool(r.warnings) for r in reports)
-    extra = f"{warned} with warnings (see the table)." if warned else "Ask about them in the Chat tab."
-    return banner("ok", text, extra)
-
-
-def library_rows(records: Sequence[DocumentRecord]) -> list[list]:
-    return [
-        [
-            r.source,
-            (r.file_type or "").upper(),
-            r.pages or "",
-            chunks_label(r.chunks),
-            datetime.fromtimestamp(r.ingested_at).strftime("%Y-%m-%d %H:%M") if r.ingested_at else "",
-            "; ".join(r.warnings),
-        ]
-        for r in records
-    ]
-
-
-def library_summary(records: Sequence[DocumentRecord]) -> str:
-    if not records:
-        return banner("info", "The library is empty.", f"Upload {FILE_KINDS} files in the Upload tab.")
-    pages = sum(r.pages for r in records)
-    chunks = sum(sum(r.chunks.values()) for r in records)
-    return (
-        f'<div class="dq-stats"><div><b>{len(records)}</b><span>documents</span></div>'
-        f"<div><b>{pages}</b><span>pages</span></div><div><b>{chunks}</b><span>chunks</span></div></div>"
-    )

@@ -154,4 +154,86 @@ sup.dq-ref, .dq-ref { display: inline-block; font-size: 11px; font-weight: 700; 
 .dq-stats b { display: block; font-size: 24px; font-weight: 800; color: #4338ca; }
 .dq-stats span { font-size: 12.5px; color: var(--body-text-color-subdued); text-transform: uppercase;
   letter-spacing: .05em; }
+
+/* see the source: the page view overlay */
+#dq-viewer { position: fixed !important; z-index: 1000; top: 3vh; bottom: 3vh; left: 50%; transform: translateX(-50%);
+  width: min(940px, 96vw); overflow-y: auto; overscroll-behavior: contain; padding: 0 14px 14px; border-radius: 14px;
+  background: var(--background-fill-primary); border: 1px solid var(--border-color-primary);
+  box-shadow: 0 24px 70px rgba(15,23,42,.38); }
+.dq-viewer-bar { position: sticky; top: 0; z-index: 2; gap: 8px; flex-wrap: wrap; padding: 10px 0 8px;
+  background: var(--background-fill-primary); }
+.dq-viewer-bar button { flex: 0 0 auto !important; min-width: 0 !important; }
+#dq-pv-close { margin-left: auto; }
+.dq-pv-head { display: flex; flex-wrap: wrap; align-items: center; gap: 8px; margin: 2px 0 10px; }
+.dq-pv-file { font-weight: 700; font-size: 15px; overflow-wrap: anywhere; }
+.dq-pv-pageno { font-size: 12.5px; font-weight: 600; padding: 1px 8px; border-radius: 999px;
+  background: rgba(14,165,233,.12); color: #0369a1; }
+.dq-pv-found, .dq-pv-missing { font-size: 12.5px; color: var(--body-text-color-subdued); }
+.dq-pv-missing { color: #b45309; }
+.dq-pv-page { position: relative; width: 100%; max-width: 100%; }
+.dq-pv-page img { display: block; width: 100%; height: auto; border: 1px solid var(--border-color-primary);
+  border-radius: 4px; background: #fff; }
+.dq-pv-hl { position: absolute; pointer-events: none; border-radius: 2px; background: rgba(250,204,21,.36);
+  box-shadow: 0 0 0 2px rgba(202,138,4,.75); mix-blend-mode: multiply; }
+.dq-pv-doc { font-size: 14.5px; line-height: 1.7; padding: 12px 14px; border-radius: 10px; max-width: 75ch;
+  background: var(--block-background-fill); border: 1px solid var(--border-color-primary); overflow-wrap: anywhere; }
+.dq-pv-doc mark { background: rgba(250,204,21,.42); color: inherit; padding: 1px 2px; border-radius: 3px;
+  box-shadow: inset 0 -2px 0 rgba(202,138,4,.55); }
+.dq-go { cursor: pointer; }
+sup.dq-go:hover, .dq-cite-ref.dq-go:hover { background: rgba(99,102,241,.25); }
+.dq-open { margin-top: 8px; font-size: 12.5px; font-weight: 600; padding: 3px 10px; border-radius: 8px; cursor: pointer;
+  color: #4338ca; background: rgba(99,102,241,.08); border: 1px solid rgba(99,102,241,.3); }
+.dark .dq-open, .dark .dq-pv-pageno { color: #a5b4fc; }
+.dq-h { display: block; margin: 6px 0 2px; font-size: 1.02em; }
+.dq-reason { margin-top: 6px; font-size: 13.5px; color: var(--body-text-color-subdued); }
+
+/* layout fixes: nothing leaves its box, nothing is clipped */
+.dq-cites { max-width: 100%; }
+.dq-cite-ref { white-space: normal; overflow-wrap: anywhere; max-width: 100%; cursor: pointer; }
+.dq-card header { flex-wrap: wrap; }
+.dq-file { white-space: normal; overflow-wrap: anywhere; max-width: 100%; min-width: 0; flex: 1 1 12ch; }
+.dq-logo { color: #fff !important; }
+.dq-theme-toggle { font-size: 12.5px; padding: 4px 11px; border-radius: 999px; cursor: pointer; color: #fff !important;
+  background: rgba(255,255,255,.14); border: 1px solid rgba(255,255,255,.45); white-space: nowrap; }
+.dq-theme-toggle:hover { background: rgba(255,255,255,.26); }
+.dq-theme-toggle span { color: #fff !important; font-weight: 500; }
+.dq-when-dark { display: none; }
+/* a long choice in a dropdown ends in an ellipsis before the arrow instead of running under it */
+.gradio-container input[role="listbox"] { text-overflow: ellipsis; min-width: 0; }
+.dark .dq-when-dark { display: inline; }
+.dark .dq-when-light { display: none; }
+.dq-sidebar-toggle::after { content: "Settings"; position: absolute; top: calc(100% + 4px); left: 50%;
+  transform: translateX(-50%); writing-mode: vertical-rl; font-size: 11.5px; font-weight: 600; padding: 6px 2px;
+  border-radius: 6px; white-space: nowrap;
+  color: var(--body-text-color); background: var(--block-background-fill);
+  border: 1px solid var(--border-color-primary); }
+.sidebar.open .dq-sidebar-toggle::after { content: none; }
+#dq-convs .wrap { gap: 6px; }
+#dq-conv-list label { max-width: 100%; overflow-wrap: anywhere; }
+.dq-conv-tools { flex-wrap: wrap; gap: 8px; }
+.dq-conv-tools button { flex: 0 0 auto !important; }
+
+/* tables scroll sideways on a narrow screen rather than squeezing a word per line: the table is laid out
+   at a readable width (Gradio sizes its columns from that width) and its block scrolls */
+@media (max-width: 900px) {
+  #dq-report .table-container, #dq-library .table-container, #dq-lab-table .table-container { min-width: 900px; }
+  #dq-report, #dq-library, #dq-lab-table { overflow-x: auto !important; }
+}
+#dq-report td, #dq-library td, #dq-lab-table td, #dq-report th, #dq-library th, #dq-lab-table th {
+  word-break: normal !important; overflow-wrap: normal !important; hyphens: none; }
+
+@media (max-width: 640px) {
+  #dq-viewer { top: 0; bottom: 0; left: 0; transform: none; width: 100vw; border-radius: 0; padding: 0 8px 8px; }
+  .dq-header { padding: 12px 14px; }
+  .dq-header p { display: none; }
+  .dq-brand { min-width: 0; }
+  .dq-logo { flex: none; }
+  .dq-pills { gap: 6px; }
+  .dq-pill, .dq-theme-toggle { font-size: 11.5px; padding: 3px 9px; }
+  .dq-stats > div { padding: 8px 10px; }
+  .dq-stats b { font-size: 19px; }
+  #dq-sources { max-height: none; }
+  .dq-meta { margin-left: 0; }
+  .dq-hint { display: none; }
+}
 """

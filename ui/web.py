@@ -15,6 +15,8 @@ from rag.core.settings import offline_environment
 from rag.core.types import ALL_STRATEGIES
 from ui import lab_tab, render
 from ui.callbacks import ALL, Callbacks
+from ui.client_js import CLIENT_JS, SAVE_EXPORT, SCROLL_TO_HIGHLIGHT
+from ui.session_callbacks import SessionCallbacks
 from ui.style import CSS
 
 SYSTEM_FONTS = ("Inter", "ui-sans-serif", "system-ui", "-apple-system", "Segoe UI", "Roboto", "sans-serif")
@@ -25,6 +27,8 @@ INGEST_CONCURRENCY = 1  # embedding is CPU-bound: one upload at a time, in its o
 LIBRARY_CONCURRENCY = 8  # cheap registry reads and removals
 LAB_CONCURRENCY = 1  # a lab run retrieves questions × strategies: one at a time, in its own lane
 
+# Runs in the browser before deleting a conversation: a cancelled confirmation sends no id.
+CONFIRM_DELETE = "(id) => (id && window.confirm('Delete this conversation?')) ? id : null"
 # Runs in the browser before the removal: a cancelled confirmation sends no name (nothing is removed).
 CONFIRM_REMOVE = "(name) => (name && window.confirm(`Remove ${name} and all its chunks?`)) ? name : null"
 
@@ -63,12 +67,19 @@ def css() -> str:
 
 def build_ui(qa: DocQA) -> gr.Blocks:
     cb = Callbacks(qa)
+    sc = SessionCallbacks(qa)
     s = qa.settings
     strategies = [st.value for st in ALL_STRATEGIES]
 
     with gr.Blocks(title="docqa · ask your documents", fill_width=True, analytics_enabled=False) as demo:
         conversation = gr.State([])  # role/content turns handed to the answerer (this session only)
         answers = gr.State([])  # this session's Answer objects, one per turn
+        saved = gr.State(0)  # how many of `answers` are stored in the conversation database
+        # The open conversation's id, kept in the browser so a reload or a server restart reopens it; the
+        # secret is stable per index so the value still decrypts after a restart (the id is no credential:
+        # the database only answers the signed-in user's own conversations).
+        conv_id = gr.BrowserState("", storage_key="docqa-conversation", secret=f"docqa:{s.resolved_index_dir}")
+        view_state = gr.State(None)  # the page view: source, page, quote
         header = gr.HTML(render.header(s.llm_enabled, s.llm_model, 0), elem_id="dq-header")
 
         with gr.Sidebar(
@@ -100,7 +111,23 @@ def build_ui(qa: DocQA) -> gr.Blocks:
                 banner = render.mode_banner(s.llm_enabled)
                 gr.HTML(banner, visible=bool(banner), elem_id="dq-mode-banner")
                 with gr.Row(equal_height=False, elem_id="dq-chat-row"):
-                    with gr.Column(scale=7, min_width=420):
+                    with gr.Column(scale=7, min_width=300):
+                        with gr.Accordion("Saved conversations", open=False, elem_id="dq-convs"):
+                            conv_list = gr.Radio(
+                                [], label="Saved conversations (0)", show_label=False, elem_id="dq-conv-list"
+                            )
+                            with gr.Row(elem_classes="dq-toolbar dq-conv-tools"):
+                                conv_title = gr.Textbox(
+                                    show_label=False, placeholder="Title", container=False, scale=3,
+                                    elem_id="dq-conv-title", max_lines=1,
+                                )  # fmt: skip
+                                rename_btn = gr.Button("Rename", size="sm", scale=0, elem_id="dq-conv-rename")
+                                export_btn = gr.Button("Export .md", size="sm", scale=0, elem_id="dq-conv-export")
+                                delete_btn = gr.Button(
+                                    "Delete", size="sm", variant="stop", scale=0, elem_id="dq-conv-delete"
+                                )
+                            conv_message = gr.HTML("", elem_id="dq-conv-message")
+                            export_payload = gr.Textbox(visible="hidden", elem_id="dq-conv-export-data")
                         chatbot = gr.Chatbot(
                             label="Conversation",
                             show_label=False,
@@ -117,7 +144,7 @@ def build_ui(qa: DocQA) -> gr.Blocks:
                             submit_btn="Ask",
                             lines=1,
                             max_lines=6,
-                            autofocus=True,
+                            autofocus=False,  # focusing it scrolled the page past the tab bar on load
                             elem_id="dq-question",
                         )
                         with gr.Row(elem_classes="dq-toolbar"):
@@ -127,7 +154,7 @@ def build_ui(qa: DocQA) -> gr.Blocks:
                                 '<span class="dq-hint">Follow-ups use the conversation · click an answer to see '
                                 "its sources again</span>"
                             )
-                    with gr.Column(scale=5, min_width=340, elem_id="dq-side"):
+                    with gr.Column(scale=5, min_width=300, elem_id="dq-side"):
                         faith = gr.HTML("", elem_id="dq-faith")
                         sources = gr.HTML(render.empty_sources(), elem_id="dq-sources")
 
@@ -143,10 +170,11 @@ def build_ui(qa: DocQA) -> gr.Blocks:
                         )
                     with gr.Column(scale=2):
                         ingest_strategy = gr.Dropdown(
-                            [(f"All strategies ({', '.join(strategies)})", ALL), *((v, v) for v in strategies)],
+                            [("All strategies", ALL), *((v, v) for v in strategies)],
                             value=s.ingest_strategies if s.ingest_strategies in strategies else ALL,
                             label="Chunking strategy",
-                            info="Build the index for one strategy, or all of them to compare later.",
+                            info=f"Build the index for one strategy, or all of them ({', '.join(strategies)}) "
+                            "to compare later.",
                         )
                         ingest_btn = gr.Button("Add to library", variant="primary", elem_id="dq-ingest")
                         gr.Markdown(
@@ -161,7 +189,7 @@ def build_ui(qa: DocQA) -> gr.Blocks:
                     interactive=False,
                     wrap=True,
                     label="Ingest report",
-                    column_widths=["22%", "11%", "7%", "22%", "22%", "16%"],
+                    column_widths=["20%", "11%", "9%", "22%", "22%", "16%"],
                     elem_id="dq-report",
                 )
 
@@ -174,7 +202,7 @@ def build_ui(qa: DocQA) -> gr.Blocks:
                     wrap=True,
                     show_search="search",
                     label="Documents",
-                    column_widths=["26%", "7%", "7%", "28%", "14%", "18%"],
+                    column_widths=["24%", "8%", "8%", "28%", "14%", "18%"],
                     elem_id="dq-library",
                 )
                 with gr.Row(elem_classes="dq-toolbar dq-manage"):
@@ -187,6 +215,17 @@ def build_ui(qa: DocQA) -> gr.Blocks:
                 library_message = gr.HTML("", elem_id="dq-library-message")
 
             lab_tab.build_tab(qa, concurrency_limit=LAB_CONCURRENCY)  # layout, handler and event: ui/lab_tab.py
+
+        # See the source: an overlay over the page, opened by a click on a [n] chip or "View page".
+        with gr.Column(visible=False, elem_id="dq-viewer") as viewer:
+            with gr.Row(elem_classes="dq-viewer-bar"):
+                prev_page = gr.Button("‹ Previous page", size="sm", scale=0, elem_id="dq-pv-prev")
+                next_page = gr.Button("Next page ›", size="sm", scale=0, elem_id="dq-pv-next")
+                close_view = gr.Button("✕ Close", size="sm", scale=0, variant="secondary", elem_id="dq-pv-close")
+            page_view = gr.HTML("", elem_id="dq-page-view")
+        # The chips are HTML inside messages: a click writes "turn:number:nonce" here and presses the button.
+        open_ref = gr.Textbox(visible="hidden", elem_id="dq-open-ref")
+        open_btn = gr.Button("open", visible="hidden", elem_id="dq-open-btn")
 
         # --- events --------------------------------------------------------------------------------
         settings_inputs = [strategy, top_k, mode, mmr, threshold, doc_filter, model, temperature, max_tokens, judge]
@@ -202,12 +241,32 @@ def build_ui(qa: DocQA) -> gr.Blocks:
             concurrency_limit=CHAT_CONCURRENCY,
             show_progress="hidden",
             **private,
-        )
+        ).then(sc.save, [answers, saved, conv_id], [saved, conv_id, conv_list, conv_title], **quiet)
         open_settings.click(lambda: gr.Sidebar(open=True), None, sidebar, **private)
         chatbot.select(cb.show_turn, [chatbot, answers], [sources, faith], **private)
-        reset = [chatbot, conversation, answers, sources, faith]
-        new_chat.click(cb.new_conversation, None, reset, **private)
-        chatbot.clear(cb.new_conversation, None, reset, **private)
+
+        # Saved conversations: reopened on load, listed, renamed, deleted, exported.
+        opened = [chatbot, conversation, answers, saved, sources, faith, conv_list, conv_id, conv_title]
+        demo.load(sc.restore, [conv_id], opened, **quiet)
+        conv_list.input(sc.open, [conv_list], opened, **quiet)
+        new_chat.click(sc.new, None, opened, **quiet)
+        chatbot.clear(sc.new, None, opened, **quiet)
+        rename_btn.click(sc.rename, [conv_id, conv_title], [conv_list, conv_message], **quiet)
+        conv_title.submit(sc.rename, [conv_id, conv_title], [conv_list, conv_message], **quiet)
+        delete_btn.click(sc.delete, [conv_id], opened, js=CONFIRM_DELETE, **quiet)
+        export_btn.click(sc.export, [conv_id], [export_payload], **quiet).then(
+            None, [export_payload], None, js=SAVE_EXPORT, **quiet
+        )
+
+        viewer_out = [viewer, page_view, view_state, prev_page, next_page]
+        open_btn.click(sc.open_source, [open_ref, answers], viewer_out, **private).then(
+            None, js=SCROLL_TO_HIGHLIGHT, **quiet
+        )
+        for button, delta in ((prev_page, -1), (next_page, 1)):
+            button.click(lambda st, d=delta: sc.step(st, d), [view_state], viewer_out, **private).then(
+                None, js=SCROLL_TO_HIGHLIGHT, **quiet
+            )
+        close_view.click(lambda: gr.update(visible=False), None, viewer, **quiet)
 
         ingest_btn.click(
             cb.upload,
@@ -273,6 +332,7 @@ def launch(qa: DocQA, *, block: bool = True, quiet: bool = False) -> gr.Blocks:
         quiet=quiet,
         theme=theme(),
         css=css(),
+        js=CLIENT_JS,
         footer_links=["api", "settings"],
         max_file_size=f"{max(1.0, s.max_file_mb * 2):g}mb",
         ssr_mode=False,

@@ -175,3 +175,13 @@ class Progress(Protocol):
     def chunks_embedded(self, n: int) -> None: ...
 
     def file_done(self, report: FileReport) -> None: ...
+
+
+class PageRenderer(Protocol):
+    """Renders one page of a PDF with a quote's boxes (rag/backends/page_render.py, PDFium)."""
+
+    name: str
+
+    def render(self, path: str, page: int, quote: str = "") -> Any:
+        """A rag.core.pageview.RenderedPage for the 1-based `page`; raises ValueError for a page out of
+        range and OSError for a file that cannot be read."""

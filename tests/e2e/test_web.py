@@ -220,6 +220,8 @@ def test_answer_message_has_marker_chips_and_file_page():
     answer = _answer("Heat pumps save energy [1].", "Heat pumps save energy.", "Heat pumps save energy.")
     md = render.answer_markdown(answer)
     assert '<sup class="dq-ref">[1]</sup>' in md and "a&lt;b&gt;.pdf, p. 2" in md
+    clickable = render.answer_markdown(answer, turn=3)  # a turn makes the chips open that turn's source
+    assert 'class="dq-ref dq-go dq-turn-3 dq-src-1"' in clickable
 
 
 def test_report_rows_and_summary():
@@ -246,5 +248,5 @@ def test_parse_auth():
 
 
 def test_ui_modules_stay_small():
-    for name in ("web.py", "render.py", "callbacks.py"):
+    for name in ("web.py", "render.py", "callbacks.py", "session_callbacks.py", "render_view.py"):
         assert len(Path(REPO, "ui", name).read_text().splitlines()) < 420, name
