@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
+from gradio.utils import get_upload_folder
 
 from rag.answer.answerer import AskOptions
 from rag.app import DocQA
@@ -18,6 +19,7 @@ from rag.core.settings import parse_strategies
 from rag.core.types import Answer, FileReport, Strategy
 from rag.library import DocumentNotFound, SourceFileGone, safe_name
 from ui import render
+from ui.uploads import discard_temp_copy
 
 ALL = "all"
 
@@ -69,8 +71,7 @@ def _record_dict(record) -> dict:
         "chunks": dict(record.chunks),
         "ingested_at": record.ingested_at,
         "warnings": list(record.warnings),
-        "path": record.path,
-    }
+    }  # no server path: names only (and a "path" key makes gradio_client fetch it as a file)
 
 
 class Callbacks:
@@ -232,7 +233,10 @@ class Callbacks:
         for i, path in enumerate(paths):
             name = _file_name(path)
             tracker = GradioProgress(progress, name, i, len(paths))
-            reports.append(self.qa.library.add_upload(path, name, strategies, progress=tracker, refresh=False))
+            try:
+                reports.append(self.qa.library.add_upload(path, name, strategies, progress=tracker, refresh=False))
+            finally:  # ingested (docqa keeps its own copy) or refused: Gradio's temp copy goes (ui/uploads.py)
+                discard_temp_copy(path, Path(get_upload_folder()))
             if i + 1 < len(paths):
                 yield render.report_rows(reports), render.busy(f"Ingested {i + 1} of {len(paths)} files…")
         if any(r.status == "ingested" for r in reports):

@@ -8,6 +8,7 @@ from outside (system fonts, analytics off, no share link).
 from __future__ import annotations
 
 import gradio as gr
+from starlette.middleware import Middleware
 
 from ingest.loaders import SUPPORTED_SUFFIXES
 from rag.app import DocQA
@@ -18,6 +19,7 @@ from ui.callbacks import ALL, Callbacks
 from ui.client_js import CLIENT_JS, SAVE_EXPORT, SCROLL_TO_HIGHLIGHT
 from ui.session_callbacks import SessionCallbacks
 from ui.style import CSS
+from ui.uploads import UploadGuard, upload_temp_dir
 
 SYSTEM_FONTS = ("Inter", "ui-sans-serif", "system-ui", "-apple-system", "Segoe UI", "Roboto", "sans-serif")
 MONO_FONTS = ("ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "monospace")
@@ -320,6 +322,7 @@ def launch(qa: DocQA, *, block: bool = True, quiet: bool = False) -> gr.Blocks:
     qa.warm_up()
     _ = qa.library, qa.answerer  # build the shared components before the first request
     qa.library.open()  # recover a half-done ingest; keyword indexes current before the first question
+    temp = upload_temp_dir(s.resolved_index_dir)  # before Gradio creates anything (ui/uploads.py)
     demo = build_ui(qa)
     demo.queue(default_concurrency_limit=LIBRARY_CONCURRENCY, max_size=256)
     demo.launch(
@@ -339,5 +342,13 @@ def launch(qa: DocQA, *, block: bool = True, quiet: bool = False) -> gr.Blocks:
         pwa=False,
         mcp_server=s.mcp,  # DOCQA_MCP: /ask (and the other named endpoints) as MCP tools
         enable_monitoring=False,
+        app_kwargs={"middleware": [upload_guard(qa, temp)]},
     )
     return demo
+
+
+def upload_guard(qa: DocQA, temp) -> Middleware:
+    """`/file=` serves no document from Gradio's temp folder and nothing of docqa's stores."""
+    index = qa.settings.resolved_index_dir
+    private = [str(index / "uploads"), str(index / "lexical"), str(qa.settings.resolved_chroma_path)]
+    return Middleware(UploadGuard, temp_dir=str(temp), private=private)

@@ -176,23 +176,25 @@ def test_uploads_are_renamed_checked_by_content_limited_and_stored_privately(mak
         docs = {d["name"]: d for d in client.predict(api_name="/documents")}
         assert set(docs) == {"passwd.txt", odd_name}
         uploads = (index / "uploads").resolve()
+        paths = {name: qa.store.get_document(name).path for name in docs}  # /documents gives names only
         for doc in docs.values():
-            stored = Path(doc["path"])
+            assert "path" not in doc
+            stored = Path(paths[doc["name"]])
             assert stored.is_file() and stored.resolve().is_relative_to(uploads), stored
             assert stored.name == doc["name"]
             # not served: Gradio's file route refuses the stored copy
             for ref in (str(stored), str(stored.resolve())):
                 assert httpx.get(f"{url}/gradio_api/file={ref}").status_code in (403, 404)
-        assert Path(docs["passwd.txt"]["path"]).read_bytes() == b"Root is not here. " * 20
+        assert Path(paths["passwd.txt"]).read_bytes() == b"Root is not here. " * 20
 
-        # Nothing was written outside the index dir (Gradio's own upload cache is elsewhere, not tmp_path);
-        # failed files left no copy behind.
+        # Nothing was written outside the index dir (Gradio's temp copies live in INDEX_DIR/tmp and are
+        # deleted once handled); failed files left no copy behind.
         new = _files(tmp_path) - before
         assert all(p.resolve().is_relative_to(index.resolve()) for p in new), sorted(new)
         assert {p.name for p in _files(uploads)} == set(docs)
 
         # Removing a document deletes its stored copy.
-        stored = Path(docs["passwd.txt"]["path"])
+        stored = Path(paths["passwd.txt"])
         assert client.predict("passwd.txt", api_name="/remove")["removed"] is True
         assert not stored.exists()
 
