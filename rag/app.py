@@ -26,6 +26,7 @@ from rag.backends.bm25 import LexicalIndex
 from rag.backends.chat import OpenAIChat
 from rag.backends.chroma_client import make_client
 from rag.backends.chroma_store import ChunkStore
+from rag.backends.e5_embedder import E5Embedder
 from rag.backends.onnx_embedder import make_embedder
 from rag.backends.page_render import PdfiumPageRenderer
 from rag.backends.st_embedder import HFTokenCounter
@@ -57,6 +58,7 @@ if TYPE_CHECKING:
 COMPONENTS = (
     "counter",
     "embedder",
+    "multilingual",
     "chunkers",
     "store",
     "loader",
@@ -107,6 +109,23 @@ class DocQA:
         return make_embedder(self.settings)
 
     @cached_property
+    def multilingual(self) -> Embedder | None:
+        """The multilingual e5 embedder of the side collections and the e5 leg (DOCQA_MULTILINGUAL);
+        None when the mode is off. Loads on first use; if it cannot, docqa runs without it and says why."""
+        if self.settings.multilingual == "off":
+            return None
+        return E5Embedder(batch_size=self.settings.embedding_batch_size, package=self.settings.e5_package)
+
+    @property
+    def multilingual_notice(self) -> str:
+        """Why the multilingual leg is off although DOCQA_MULTILINGUAL asks for it ("" when it works)."""
+        e5 = self.multilingual
+        if e5 is None:
+            return ""
+        reason = e5.check() if hasattr(e5, "check") else ""
+        return f"Multilingual search is off: {reason}. Keyword search (BM25) still finds Korean text." if reason else ""
+
+    @cached_property
     def chunkers(self) -> dict:
         return build_chunkers(self.settings, self.counter)
 
@@ -119,6 +138,8 @@ class DocQA:
             self.embedder.name,
             self.embedder.dimension,
             params,
+            multilingual=self.multilingual,
+            multilingual_mode=self.settings.multilingual,
         )
 
     @cached_property
@@ -160,7 +181,7 @@ class DocQA:
 
     def make_generator(self, settings: Settings) -> Generator:
         """A generator for these (possibly per-question) settings: the LLM if configured, else extractive."""
-        return make_generator(settings, self.embedder, self.chat_factory)
+        return make_generator(settings, self.embedder, self.chat_factory, self.multilingual)
 
     @cached_property
     def answerer(self) -> Answerer:
@@ -197,7 +218,9 @@ class DocQA:
     @cached_property
     def retriever(self) -> Retriever:
         """Hybrid retrieval; its BM25 indexes live under INDEX_DIR/lexical and follow the store."""
-        return Retriever(self.store, self.embedder, self.counter, self.settings, _bm25_index)
+        return Retriever(
+            self.store, self.embedder, self.counter, self.settings, _bm25_index, multilingual=self.multilingual
+        )
 
     def as_retriever(self, **options: Any) -> BaseRetriever:
         """docqa's hybrid retrieval as a LangChain retriever, for use inside any LCEL chain.

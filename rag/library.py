@@ -17,7 +17,16 @@ from pathlib import Path
 from ingest.pipeline import Ingestor, file_digest
 from rag.core.protocols import ChunkIndex, Progress
 from rag.core.settings import Settings
-from rag.core.types import ALL_STRATEGIES, PARENTS, REGISTRY, DocumentRecord, FileReport, Strategy
+from rag.core.types import (
+    ALL_STRATEGIES,
+    PARENTS,
+    REGISTRY,
+    DocumentRecord,
+    FileReport,
+    Strategy,
+    base_strategy,
+    multilingual_kind,
+)
 
 MAX_NAME_BYTES = 120
 _UNSAFE_CHARS = re.compile(r'[\x00-\x1f\x7f<>:"|?*]')
@@ -74,8 +83,15 @@ class Library:
         """At start-up: finish or roll back an ingest a previous run left half-done, then bring the
         lexical indexes up to date before the first question. Returns the documents recovered."""
         recovered = self.store.recover()
+        self.backfill_multilingual()
         self.refresh([s.value for s in self.settings.strategies])
         return recovered
+
+    def backfill_multilingual(self, progress: Callable[[int, int], None] | None = None) -> int:
+        """Give committed chunks that lack one an e5 vector (DOCQA_MULTILINGUAL; a library built before
+        it, or while it was off). One registry read when nothing is missing; returns chunks embedded."""
+        backfill = getattr(self.store, "backfill_multilingual", None)
+        return backfill(progress) if backfill is not None else 0
 
     # --- reading ----------------------------------------------------------------------------------
     def documents(self) -> list[DocumentRecord]:
@@ -111,6 +127,7 @@ class Library:
         """Ingest files and folders where they are (the CLI, the batch script, the Python API)."""
         chosen = self._strategies(strategies)
         reports = self.ingestor.ingest_paths(paths, chosen, glob=glob, progress=progress)
+        self.backfill_multilingual()
         self.refresh_after(reports, chosen)
         return reports
 
@@ -176,7 +193,8 @@ class Library:
 
     def rebuild(self) -> None:
         """Drop the whole index (every strategy, the parents and the registry): after changing models."""
-        self.store.drop([*(s.value for s in ALL_STRATEGIES), PARENTS, REGISTRY])
+        kinds = [k for s in ALL_STRATEGIES for k in (s.value, multilingual_kind(s))]
+        self.store.drop([*kinds, PARENTS, REGISTRY])
 
     # --- index health ---------------------------------------------------------------------------
     def _index_kinds(self, strategies: Iterable[Strategy | str] | None) -> list[str]:
@@ -196,7 +214,7 @@ class Library:
         unreachable chunks (every chosen one with `force`) from its stored vectors; the lexical index follows."""
         self.store.recover()
         reports = [self.store.repair(kind, force=force) for kind in self._index_kinds(strategies)]
-        rebuilt = [r.kind for r in reports if r.rebuilt]
+        rebuilt = sorted({base_strategy(r.kind) for r in reports if r.rebuilt})
         if rebuilt:
             self.refresh(rebuilt)
         return reports

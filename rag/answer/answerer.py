@@ -223,7 +223,9 @@ class Answerer:
             citations=citations,
             sources=sources,
             dropped_markers=dropped,
-            notice=EXTRACTIVE_NOTICE if generator.mode == "extractive" else retrieval.notice,
+            notice=" ".join(
+                filter(None, (EXTRACTIVE_NOTICE if generator.mode == "extractive" else "", retrieval.notice))
+            ),
         )
         if options.judge:
             yield StreamEvent("status", "Checking faithfulness")

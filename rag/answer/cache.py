@@ -188,6 +188,7 @@ def answer_key(settings: Settings, embedder_name: str, chunker_params: dict | No
         "fetch_k": settings.fetch_k,
         "fusion": settings.fusion,
         "weights": [settings.dense_weight, settings.cjk_dense_weight, settings.lexical_weight, settings.rrf_k],
+        "multilingual": [settings.multilingual, settings.e5_weight, settings.e5_english_weight],
         "budget": settings.context_budget_tokens,
         "llm": settings.llm_enabled,
         "server": settings.openai_base_url if settings.llm_enabled else None,

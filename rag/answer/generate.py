@@ -98,9 +98,14 @@ class OpenAIGenerator:
 ExtractiveGenerator = ExtractiveComposer
 
 
-def make_generator(settings: Settings, embedder: Embedder, chat_factory: ChatModels) -> Generator:
-    """The LLM when one is configured (OPENAI_API_KEY or OPENAI_BASE_URL), else extractive answers."""
-    return OpenAIGenerator(settings, chat_factory) if settings.llm_enabled else ExtractiveComposer(embedder)
+def make_generator(
+    settings: Settings, embedder: Embedder, chat_factory: ChatModels, multilingual: Embedder | None = None
+) -> Generator:
+    """The LLM when one is configured (OPENAI_API_KEY or OPENAI_BASE_URL), else extractive answers
+    (which use the multilingual embedder, when given, for sources in another language)."""
+    if settings.llm_enabled:
+        return OpenAIGenerator(settings, chat_factory)
+    return ExtractiveGenerator(embedder, multilingual=multilingual)
 
 
 # ----------------------------------------------------------------------------------- follow-ups

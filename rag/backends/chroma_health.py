@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from rag.core.types import Strategy
+from rag.core.types import Strategy, base_strategy, multilingual_kind
 
 REBUILD_SUFFIX = "__rebuild"
 CHECK_K = 10  # a chunk is reachable when its own vector finds it among this many results
@@ -155,15 +155,17 @@ class ReachabilityMixin:
 
     # --- checking --------------------------------------------------------------------------------
     def searchable_kinds(self) -> list[str]:
-        """Strategies that have a collection in this store (the ones a check or repair can cover)."""
+        """Strategies that have a collection in this store, and their e5 side collections (the ones a check
+        or repair can cover, and a removal deletes from)."""
         names = {c if isinstance(c, str) else c.name for c in self._client.list_collections()}
-        return [s.value for s in Strategy if self.collection_name(s.value) in names]
+        kinds = [k for s in Strategy for k in (s.value, multilingual_kind(s))]
+        return [k for k in kinds if self.collection_name(k) in names]
 
     def check_reachability(
         self, kind: str, sample: int | None = DEFAULT_SAMPLE, *, k: int = CHECK_K, seed: int | None = None
     ) -> ReachabilityReport:
         """Self-query `sample` random chunks of a strategy collection (all of them when sample is None)."""
-        Strategy(kind)  # only searchable collections: parents and the registry are never queried
+        Strategy(base_strategy(kind))  # only searchable collections: parents and the registry are never queried
         t0 = time.perf_counter()
         col = self.collection(kind)
         ids = all_ids(col)
@@ -196,7 +198,7 @@ class ReachabilityMixin:
     def repair(self, kind: str, *, force: bool = False) -> RepairReport:
         """Rebuild a strategy collection from its stored vectors when a full check finds unreachable
         chunks (always with force); the new collection is checked in full again."""
-        Strategy(kind)
+        Strategy(base_strategy(kind))
         t0 = time.perf_counter()
         with self._lock:
             self._finish_repairs()  # never start over a swap a kill interrupted: its copy is the only one

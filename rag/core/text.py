@@ -61,6 +61,45 @@ def cjk_share(text: str) -> float:
     return sum(len(m.group()) for m in CJK_RUN.finditer(text)) / letters
 
 
+# Multilingual dense leg (DOCQA_MULTILINGUAL, rag/backends/chroma_store.py and rag/retrieval/hybrid.py): a
+# question is routed to the e5 leg when most of its letters are CJK; a chunk gets an e5 vector in "auto"
+# mode when a fifth of its letters are (Korean text quoting English terms still counts; an English paper
+# with one Korean name does not pay for it).
+CJK_QUESTION_SHARE = 0.5
+CJK_CHUNK_SHARE = 0.2
+MULTILINGUAL_MODES = ("auto", "cross-lingual", "off")
+
+
+def is_cjk_question(text: str) -> bool:
+    """Most of the question's letters are Hangul, Han or Kana."""
+    return cjk_share(text) > CJK_QUESTION_SHARE
+
+
+def wants_multilingual(text: str, mode: str) -> bool:
+    """Whether a chunk gets a multilingual (e5) vector: every chunk in "cross-lingual", chunks with enough
+    CJK text in "auto", none in "off". Text without any CJK character costs one regex search in "auto"."""
+    if mode == "cross-lingual":
+        return True
+    if mode != "auto" or not has_cjk(text):
+        return False
+    return cjk_share(text) >= CJK_CHUNK_SHARE
+
+
+def language_name(text: str) -> str:
+    """The language a passage is most likely in, by script: Korean, Japanese or Chinese for CJK text,
+    English for Latin text, "" when unsure. Used to say "(source in English)" under a Korean question."""
+    letters = [ch for ch in text if ch.isalpha()]
+    if not letters:
+        return ""
+    hangul = sum(is_hangul(ch) for ch in letters)
+    kana = sum(bool(re.match(f"[{KANA_RANGES}]", ch)) for ch in letters)
+    cjk = sum(is_cjk(ch) for ch in letters)
+    if cjk / len(letters) > CJK_QUESTION_SHARE:
+        return "Korean" if hangul >= cjk / 2 else "Japanese" if kana else "Chinese"
+    latin = sum(ch.isascii() for ch in letters)
+    return "English" if latin / len(letters) > 0.8 else ""
+
+
 def cjk_bigrams(run: str) -> list[str]:
     """Overlapping character bigrams: no morphological analyser needed, and a particle glued to a word
     (세종대왕이) still shares the word's bigrams. A one-character run stays a unigram."""

@@ -28,6 +28,19 @@ ALL_STRATEGIES: tuple[Strategy, ...] = (Strategy.SENTENCE, Strategy.OVERLAP, Str
 # registry (the commit point of an ingest).
 PARENTS = "parents"
 REGISTRY = "registry"
+# A strategy's multilingual side collection (DOCQA_MULTILINGUAL): e5 vectors of some of its chunks, same ids.
+MULTILINGUAL_SUFFIX = "__e5"
+
+
+def multilingual_kind(strategy: str | Strategy) -> str:
+    """The store kind of a strategy's e5 side collection ("parent-child" -> "parent-child__e5")."""
+    return f"{Strategy(strategy).value}{MULTILINGUAL_SUFFIX}"
+
+
+def base_strategy(kind: str) -> str:
+    """The strategy a searchable kind belongs to (itself, or the strategy of a side collection)."""
+    return kind.removesuffix(MULTILINGUAL_SUFFIX)
+
 
 # One turn of chat history: {"role": ..., "content": ...} or a (user, assistant) pair.
 HistoryItem = Mapping[str, str] | Sequence[str]

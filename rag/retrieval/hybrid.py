@@ -11,6 +11,10 @@ One question, one strategy collection:
    embedder is English-only. benchmarks/retrieval.py --tune measured 48 settings on COVID-QA and KorQuAD:
    the normalised sum gave the best hit@1,000 words and MRR@10 on English, and with the CJK weight at
    0.25 it matches or beats BM25 alone on Korean (the README's retrieval table).
+   Multilingual leg (DOCQA_MULTILINGUAL): CJK questions (auto) or every question (cross-lingual) also
+   query the strategy's e5 side collection with a multilingual-e5 query vector; its cosine joins the sum
+   with DOCQA_E5_WEIGHT (DOCQA_E5_ENGLISH_WEIGHT for other questions). Without the engine the leg is
+   skipped and the first such question carries a notice saying why (BM25 still covers Korean).
    When no candidate passes the relevance threshold, `closest` still carries the best few;
 5. optional MMR over the fused candidates (relevance = normalised fused score, redundancy = cosine);
 6. parent-child: parents ranked by their best child, each parent once (`Hit.chunk` = the parent the
@@ -28,9 +32,12 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.core.protocols import ChunkIndex, LexicalIndex
-from rag.core.text import cjk_share
-from rag.core.types import PARENTS, Chunk, Hit, Strategy
+from rag.core.errors import ModelNotAvailable
+from rag.core.protocols import ChunkIndex, Embedder, LexicalIndex
+from rag.core.types import PARENTS, Chunk, Hit, Strategy, multilingual_kind
+from rag.retrieval.fusion import Candidate, dense_weight_for, e5_weight_for, fuse, mmr_select
+
+__all__ = ["CLOSEST", "MODES", "Candidate", "Retrieval", "Retriever", "dense_weight_for", "fuse", "mmr_select"]
 
 MODES = ("hybrid", "dense", "lexical")
 CLOSEST = 3  # passages shown instead of an answer when nothing passes the threshold
@@ -44,101 +51,6 @@ class Retrieval:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-@dataclass
-class Candidate:
-    """A chunk found by either leg, with both scores (completed for the leg that missed it)."""
-
-    chunk: Chunk
-    dense: float | None = None  # cosine similarity
-    lexical: float | None = None  # BM25 (0.0: no term in common)
-    dense_rank: int | None = None  # 1-based rank in the dense leg, None when that leg did not return it
-    lexical_rank: int | None = None
-    score: float = 0.0
-
-
-def _minmax(values: Sequence[float | None]) -> list[float]:
-    present = [v for v in values if v is not None]
-    if not present:
-        return [0.0] * len(values)
-    lo, hi = min(present), max(present)
-    return [0.0 if v is None else ((v - lo) / (hi - lo) if hi > lo else 1.0) for v in values]
-
-
-def _ranks(values: Sequence[float | None]) -> list[int | None]:
-    """1-based rank by descending value; None for missing or non-positive BM25 (no shared term)."""
-    order = sorted((i for i, v in enumerate(values) if v is not None), key=lambda i: -values[i])
-    ranks: list[int | None] = [None] * len(values)
-    for r, i in enumerate(order, 1):
-        ranks[i] = r
-    return ranks
-
-
-def fuse(
-    cands: Sequence[Candidate],
-    mode: str,
-    *,
-    method: str = "rrf",
-    dense_weight: float = 1.0,
-    lexical_weight: float = 1.0,
-    rrf_k: int = 60,
-) -> list[Candidate]:
-    """Score the candidates (in place) and return them best first.
-
-    Single-leg modes keep that leg's score. Hybrid, `method`:
-    - "rrf": weighted reciprocal rank fusion over the candidate pool, each leg ranking every candidate
-      by its completed score, so a passage the other leg missed still gets that leg's (low) rank;
-    - "rrf-legs": textbook RRF on the legs' own ranks (a leg that missed a passage adds nothing);
-    - "sum": weighted sum of min-max normalised cosine and BM25 (the measured alternative).
-    """
-    if mode == "dense":
-        for c in cands:
-            c.score = c.dense or 0.0
-    elif mode == "lexical":
-        for c in cands:
-            c.score = c.lexical or 0.0
-    elif method == "sum":
-        dense, lexical = _minmax([c.dense for c in cands]), _minmax([c.lexical for c in cands])
-        for c, d, lx in zip(cands, dense, lexical, strict=True):
-            c.score = dense_weight * d + lexical_weight * lx
-    else:
-        if method == "rrf":
-            d_ranks = _ranks([c.dense for c in cands])
-            l_ranks = _ranks([c.lexical if c.lexical else None for c in cands])
-        else:
-            d_ranks, l_ranks = [c.dense_rank for c in cands], [c.lexical_rank for c in cands]
-        for c, dr, lr in zip(cands, d_ranks, l_ranks, strict=True):
-            c.score = (dense_weight / (rrf_k + dr) if dr else 0.0) + (lexical_weight / (rrf_k + lr) if lr else 0.0)
-    return sorted(cands, key=lambda c: (-c.score, -(c.dense or 0.0)))
-
-
-def dense_weight_for(query: str, dense_weight: float, cjk_dense_weight: float) -> float:
-    """The dense leg's weight for this question: `cjk_dense_weight` when most of its letters are Hangul,
-    Han or Kana, because the bundled embedder is English-only and its ranking of such text is mostly noise
-    (KorQuAD dense hit@1,000 words 0.21 against 0.99 lexical). A multilingual embedder sets both alike."""
-    return cjk_dense_weight if cjk_share(query) > 0.5 else dense_weight
-
-
-def mmr_select(relevance: np.ndarray, vectors: np.ndarray, keys: Sequence[str], k: int, lam: float) -> list[int]:
-    """Maximal marginal relevance; picking one candidate removes the others with the same key (parent)."""
-    chosen: list[int] = []
-    used: set[str] = set()
-    sim = vectors @ vectors.T if len(vectors) else np.zeros((0, 0))
-    best_sim = np.full(len(relevance), -np.inf)
-    while len(chosen) < k:
-        redundancy = np.where(np.isfinite(best_sim), best_sim, 0.0)
-        score = lam * relevance - (1 - lam) * redundancy
-        for i in range(len(relevance)):
-            if i in chosen or keys[i] in used:
-                score[i] = -np.inf
-        i = int(np.argmax(score)) if len(score) else -1
-        if i < 0 or not np.isfinite(score[i]):
-            break
-        chosen.append(i)
-        used.add(keys[i])
-        best_sim = np.maximum(best_sim, sim[i])
-    return chosen
-
-
 class Retriever:
     """Retrieval over a ChunkIndex; defaults come from Settings, per-call arguments override them."""
 
@@ -150,6 +62,7 @@ class Retriever:
         settings,
         lexical_factory: Callable[[ChunkIndex, str, Path], LexicalIndex],
         lexical_folder: str | Path | None = None,
+        multilingual: Embedder | None = None,
     ):
         self.store = store
         self.embedder = embedder
@@ -159,6 +72,9 @@ class Retriever:
         self.lexical_folder = Path(lexical_folder or settings.resolved_index_dir / "lexical")
         self._lexical: dict[str, LexicalIndex] = {}
         self._lock = threading.Lock()
+        self.multilingual = multilingual  # the e5 embedder (None: DOCQA_MULTILINGUAL=off)
+        self.multilingual_notice = ""  # why the e5 leg is off, once it failed to load
+        self._told = False  # the notice goes out with one answer, not every answer
 
     def lexical(self, strategy: str | Strategy) -> LexicalIndex:
         strategy = Strategy(strategy).value
@@ -219,8 +135,19 @@ class Retriever:
 
         qvec = np.asarray(self.embedder.embed_query(query), dtype=np.float32)
         out.timings["embed"] = time.perf_counter() - t0
+        e5_weight = self.e5_weight(query) if mode != "lexical" else 0.0
+        e5vec = self.e5_query(query, strategy, out) if e5_weight > 0 else None
         cands, vectors = self.gather(
-            query, qvec, strategy, mode, fetch_k, allowed, bool(doc_filter), with_vectors=mmr, timings=out.timings
+            query,
+            qvec,
+            strategy,
+            mode,
+            fetch_k,
+            allowed,
+            bool(doc_filter),
+            with_vectors=mmr,
+            timings=out.timings,
+            e5vec=e5vec,
         )
         t = time.perf_counter()
         ranked = fuse(
@@ -230,6 +157,7 @@ class Retriever:
             dense_weight=dense_weight_for(query, s.dense_weight, s.cjk_dense_weight),
             lexical_weight=s.lexical_weight,
             rrf_k=s.rrf_k,
+            e5_weight=e5_weight if e5vec is not None else 0.0,
         )
         passed = [c for c in ranked if threshold <= 0 or (c.dense or 0.0) >= threshold]
         if not passed:
@@ -260,6 +188,35 @@ class Retriever:
         return out
 
     # --- steps -----------------------------------------------------------------------------------
+    def e5_weight(self, query: str) -> float:
+        """The multilingual leg's weight for this question (0: it does not run)."""
+        if self.multilingual is None:
+            return 0.0
+        s = self.settings
+        return e5_weight_for(query, s.multilingual, s.e5_weight, s.e5_english_weight)
+
+    def e5_query(self, query: str, strategy: str, out: Retrieval | None = None) -> np.ndarray | None:
+        """The e5 query vector, or None when the leg cannot run: the engine does not load (the first such
+        question's `out.notice` says why) or the strategy has no e5 side collection yet."""
+        t = time.perf_counter()
+        try:
+            vector = np.asarray(self.multilingual.embed_query(query), dtype=np.float32)
+        except ModelNotAvailable as exc:
+            self.multilingual_notice = (
+                f"Multilingual search is off: {exc}. Keyword search (BM25) still finds Korean, Chinese and "
+                "Japanese text; questions in one language do not find passages in another."
+            )
+            if out is not None and not self._told:
+                self._told = True
+                out.notice = self.multilingual_notice
+            return None
+        finally:
+            if out is not None:
+                out.timings["embed_e5"] = time.perf_counter() - t
+        if multilingual_kind(strategy) not in self.store.searchable_kinds():
+            return None
+        return vector
+
     def _dense(
         self, strategy: str, qvec: np.ndarray, n: int, allowed: set[str], filtered: bool
     ) -> list[tuple[Chunk, float]]:
@@ -283,8 +240,10 @@ class Retriever:
         filtered: bool,
         with_vectors: bool = False,
         timings: dict[str, float] | None = None,
+        e5vec: np.ndarray | None = None,
     ) -> tuple[list[Candidate], dict[str, np.ndarray]]:
-        """Run the legs of `mode` and complete every candidate's cosine (and, in hybrid, its BM25)."""
+        """Run the legs of `mode` (and the e5 leg when `e5vec` is given) and complete every candidate's
+        cosine, its e5 cosine where it has an e5 vector, and in hybrid its BM25."""
         timings = {} if timings is None else timings
         cands: dict[str, Candidate] = {}
         if mode != "lexical":
@@ -292,7 +251,14 @@ class Retriever:
             for rank, (chunk, cos) in enumerate(self._dense(strategy, qvec, fetch_k, allowed, filtered), 1):
                 cands[chunk.id] = Candidate(chunk, dense=cos, dense_rank=rank)
             timings["dense"] = time.perf_counter() - t
-        if mode == "dense" and not with_vectors:
+        if e5vec is not None:
+            t = time.perf_counter()
+            side = multilingual_kind(strategy)
+            for rank, (chunk, cos) in enumerate(self._dense(side, e5vec, fetch_k, allowed, filtered), 1):
+                cand = cands.setdefault(chunk.id, Candidate(chunk))
+                cand.e5, cand.e5_rank = cos, rank
+            timings["e5"] = time.perf_counter() - t
+        if mode == "dense" and not with_vectors and e5vec is None:
             return list(cands.values()), {}
         t = time.perf_counter()
         index = self.lexical(strategy)
@@ -306,7 +272,9 @@ class Retriever:
                 cands[cid].lexical = score
         timings["lexical"] = time.perf_counter() - t
         new = [(rank, cid, score) for rank, (cid, score) in enumerate(lexical_hits, 1) if cid not in cands]
-        need = list(cands) + [cid for _, cid, _ in new] if with_vectors else [cid for _, cid, _ in new]
+        known = list(cands) if with_vectors else [cid for cid, c in cands.items() if c.dense is None]
+        need = known + [cid for _, cid, _ in new]
+        e5_scores = self._complete_e5(cands, [cid for _, cid, _ in new], strategy, e5vec) if e5vec is not None else {}
         if not need:
             return list(cands.values()), {}
         chunks, matrix = self.store.get_chunks(strategy, need, with_embeddings=True)
@@ -315,11 +283,26 @@ class Retriever:
         for rank, cid, score in new:
             chunk = by_id.get(cid)
             if chunk is not None and chunk.doc_id in allowed:  # else removed since the index was built
-                cands[cid] = Candidate(chunk, lexical=score, lexical_rank=rank)
+                cands[cid] = Candidate(chunk, lexical=score, lexical_rank=rank, e5=e5_scores.get(cid))
         for cid, c in cands.items():
             if c.dense is None and cid in vectors:
                 c.dense = float(vectors[cid] @ qvec)
         return list(cands.values()), vectors
+
+    def _complete_e5(
+        self, cands: dict[str, Candidate], new: list[str], strategy: str, e5vec: np.ndarray
+    ) -> dict[str, float]:
+        """e5 cosines of the candidates the e5 leg did not return (and of `new` ids), from their stored e5
+        vectors; a chunk the mode left out of the side collection keeps None (fusion: the lowest)."""
+        lacking = [cid for cid, c in cands.items() if c.e5 is None] + new
+        if not lacking:
+            return {}
+        chunks, matrix = self.store.get_chunks(multilingual_kind(strategy), lacking, with_embeddings=True)
+        scores = {c.id: float(v @ e5vec) for c, v in zip(chunks, matrix, strict=True)}
+        for cid, c in cands.items():
+            if c.e5 is None and cid in scores:
+                c.e5 = scores[cid]
+        return scores
 
     @staticmethod
     def _group(ranked: Sequence[Candidate], k: int) -> list[Candidate]:
