@@ -20,6 +20,7 @@ from rich.table import Table
 from ingest.loaders import supported_types
 from rag.answer.answerer import AskOptions
 from rag.app import DocQA, build_app
+from rag.backends.chroma_client import store_problem
 from rag.core.errors import FingerprintMismatch, StoreUnavailable
 from rag.core.settings import load_settings, offline_environment, parse_strategies, settings_table, settings_values
 from rag.core.types import Strategy
@@ -389,7 +390,22 @@ def eval_(
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
     offline_environment()
-    app(args=argv if argv is not None else sys.argv[1:], prog_name="docqa")
+    try:
+        app(args=argv if argv is not None else sys.argv[1:], prog_name="docqa")
+    except Exception as exc:  # a store that breaks mid-command (a corrupt page, a lost server): one line, exit 2
+        problem = store_problem(exc, _chroma_path())
+        if problem is None:
+            raise
+        fail(str(problem))  # prints the one line
+        sys.exit(2)
+
+
+def _chroma_path() -> Path | None:
+    try:
+        settings = load_settings()
+    except ValueError:
+        return None
+    return None if settings.chroma_host else settings.resolved_chroma_path
 
 
 def ingest_main(argv: list[str] | None = None) -> None:

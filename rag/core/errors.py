@@ -16,7 +16,13 @@ class BackendError(RuntimeError):
 
 
 class StoreUnavailable(RuntimeError):
-    """The Chroma server cannot be reached (server mode)."""
+    """The store cannot be used: the Chroma server cannot be reached (server mode), or the index folder is
+    read-only, corrupt, truncated or incomplete (StoreBroken). Front ends print the message and exit 2."""
+
+
+class StoreBroken(StoreUnavailable):
+    """The index on disk cannot be opened as it is; the message says what is wrong and what to do, and
+    nothing was changed (a broken database is refused, never replaced by an empty one)."""
 
 
 class FingerprintMismatch(RuntimeError):
