@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ingest.loaders import SUPPORTED_SUFFIXES, LoadError
+from rag.core.names import printable_name
 from rag.core.protocols import Chunker, ChunkIndex, Embedder, Loader, Progress, SentenceSplitter
 from rag.core.text import text_key
 from rag.core.types import Chunk, DocumentRecord, FileReport, LoadedDocument, Strategy
@@ -55,7 +56,7 @@ def expand_paths(paths: Iterable[str | Path], glob: str | None = None) -> list[t
             pattern = glob or "**/*"
             for f in sorted(p.glob(pattern)):
                 if f.is_file() and f.suffix.lower() in SUPPORTED_SUFFIXES and not _hidden(f.relative_to(p)):
-                    key = f.relative_to(p).as_posix()
+                    key = printable_name(f.relative_to(p).as_posix())  # shown and stored: no escapes
                     if f.resolve() not in seen:
                         seen.add(f.resolve())
                         found.append((f, key))
@@ -64,7 +65,7 @@ def expand_paths(paths: Iterable[str | Path], glob: str | None = None) -> list[t
                 continue
             if p.resolve() not in seen:
                 seen.add(p.resolve())
-                found.append((p, p.name))
+                found.append((p, printable_name(p.name)))
     return found
 
 

@@ -14,7 +14,9 @@ import shutil
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
+from ingest.loaders import SUPPORTED_SUFFIXES, supported_types
 from ingest.pipeline import Ingestor, file_digest
+from rag.core.names import printable_name
 from rag.core.protocols import ChunkIndex, Progress
 from rag.core.settings import Settings
 from rag.core.types import (
@@ -29,6 +31,8 @@ from rag.core.types import (
 )
 
 MAX_NAME_BYTES = 120
+DUPLICATE = "same content as"  # a skipped report's reason: "same content as <stored name>"
+UNSUPPORTED = "unsupported file type"  # a skipped report's reason for a file no loader reads
 _UNSAFE_CHARS = re.compile(r'[\x00-\x1f\x7f<>:"|?*]')
 
 
@@ -45,9 +49,10 @@ class SourceFileGone(FileNotFoundError):
 
 
 def safe_name(raw: str | None) -> str:
-    """A document name that is one plain file name: no folders, control characters or leading dots,
-    at most MAX_NAME_BYTES (UTF-8) with the extension kept; "upload" when nothing is left."""
-    name = re.split(r"[\\/]", raw or "")[-1]
+    """A document name that is one plain file name: no folders, escape sequences, control or bidi
+    characters (rag.core.names) or leading dots, at most MAX_NAME_BYTES (UTF-8) with the extension kept;
+    "upload" when nothing is left."""
+    name = re.split(r"[\\/]", printable_name(raw or ""))[-1]
     name = " ".join(_UNSAFE_CHARS.sub("", name).split()).strip(" .")
     stem, dot, ext = name.rpartition(".")
     if not dot or not stem:
@@ -57,6 +62,28 @@ def safe_name(raw: str | None) -> str:
         stem = stem[:-1]
     stem = stem.rstrip(" .")
     return f"{stem}{dot}{ext}" if stem else "upload"
+
+
+def unsupported_files(paths: Sequence[str | Path], glob: str | None = None) -> list[FileReport]:
+    """The files inside the given folders that no loader reads: listed as skipped, so a folder ingest
+    says what it left out instead of passing over it in silence (hidden files are not listed)."""
+    reports = []
+    for raw in paths:
+        folder = Path(raw)
+        if not folder.is_dir():
+            continue
+        for f in sorted(folder.glob(glob or "**/*")):
+            rel = f.relative_to(folder)
+            if (
+                f.is_file()
+                and f.suffix.lower() not in SUPPORTED_SUFFIXES
+                and not any(p.startswith(".") for p in rel.parts)
+            ):
+                kind = f.suffix.lower() or "without an extension"
+                reason = f"{UNSUPPORTED} ({kind}); docqa reads {supported_types(suffixes=True)}"
+                source = printable_name(rel.as_posix())
+                reports.append(FileReport(path=str(f), source=source, status="skipped", warnings=[reason]))
+    return reports
 
 
 class Library:
@@ -126,7 +153,10 @@ class Library:
     ) -> list[FileReport]:
         """Ingest files and folders where they are (the CLI, the batch script, the Python API)."""
         chosen = self._strategies(strategies)
-        reports = self.ingestor.ingest_paths(paths, chosen, glob=glob, progress=progress)
+        reports = [
+            self._skip_duplicate(r) for r in self.ingestor.ingest_paths(paths, chosen, glob=glob, progress=progress)
+        ]
+        reports += unsupported_files(paths, glob)
         self.backfill_multilingual()
         self.refresh_after(reports, chosen)
         return reports
@@ -149,8 +179,22 @@ class Library:
             report = self.ingestor.ingest_file(path, chosen, source=name, progress=progress)
         else:
             report = self._ingest_copy(source, name, chosen, progress)
+        report = self._skip_duplicate(report)
         if refresh:
             self.refresh_after([report], chosen)
+        return report
+
+    def _skip_duplicate(self, report: FileReport) -> FileReport:
+        """A byte-identical copy of a stored document is "skipped (same content as X)", not a failure."""
+        if report.status != "failed" or not report.error.startswith("same content as"):
+            return report
+        twin = None
+        with contextlib.suppress(OSError):
+            twin = self.store.find_by_doc_id(file_digest(Path(report.path)))
+        if twin is None or twin.source == report.source:
+            return report
+        report.status, report.error = "skipped", ""
+        report.warnings = [f"{DUPLICATE} {twin.source}"]
         return report
 
     def _ingest_copy(self, source: Path, name: str, strategies: list[Strategy], progress) -> FileReport:

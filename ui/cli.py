@@ -24,7 +24,7 @@ from rag.backends.chroma_client import store_problem
 from rag.core.errors import FingerprintMismatch, StoreUnavailable
 from rag.core.settings import load_settings, offline_environment, parse_strategies, settings_table, settings_values
 from rag.core.types import Strategy
-from rag.library import DocumentNotFound
+from rag.library import UNSUPPORTED, DocumentNotFound
 from rag.safety.filters import configured_secrets
 from ui.cli_output import (
     RichProgress,
@@ -32,9 +32,11 @@ from ui.cli_output import (
     fail,
     ids,
     out,
+    plain,
     print_answer,
     print_health,
     report_table,
+    skipped_lines,
     stream_answer,
 )
 from ui.logsetup import setup_logging
@@ -141,8 +143,10 @@ def ingest(
         out.print_json(json.dumps([r.__dict__ for r in reports]))
     else:
         out.print(report_table(reports))
+        for line in skipped_lines(reports):
+            console.print(line, markup=False, highlight=False)
     failed = sum(r.status == "failed" for r in reports)
-    if not reports:
+    if all(r.status == "skipped" and r.warnings[0].startswith(UNSUPPORTED) for r in reports):
         raise fail(f"no supported files found ({supported_types(suffixes=True)})", 1)
     if failed:
         console.print(f"[red]{failed} of {len(reports)} files failed[/]")
@@ -166,7 +170,7 @@ def docs_list(as_json: Annotated[bool, typer.Option("--json", help="Print the do
     for r in records:
         when = datetime.fromtimestamp(r.ingested_at).strftime("%Y-%m-%d %H:%M")
         chunks = ", ".join(f"{k}:{v}" for k, v in sorted(r.chunks.items()))
-        table.add_row(r.source, str(r.pages), chunks, when, "; ".join(r.warnings))
+        table.add_row(plain(r.source), str(r.pages), chunks, when, plain("; ".join(r.warnings)))
     out.print(table)
 
 

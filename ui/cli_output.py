@@ -15,7 +15,9 @@ import typer
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
+from rich.text import Text
 
+from rag.core.names import printable_name
 from rag.core.types import FileReport
 
 # Piped or captured output (CI logs, `| less`) is not limited to 80 columns: tables would wrap into
@@ -58,12 +60,29 @@ def report_table(reports: list[FileReport]) -> Table:
         table.add_column(col, overflow="fold")
     for r in reports:
         chunks = ", ".join(f"{k}:{v}" for k, v in sorted(r.chunks.items()))
-        style = {"failed": "red", "unchanged": "dim"}.get(r.status, "green")
+        style = {"failed": "red", "unchanged": "dim", "skipped": "yellow"}.get(r.status, "green")
         note = r.error or "; ".join(r.warnings)
         table.add_row(
-            r.source, f"[{style}]{r.status}[/]", str(r.pages), chunks, str(r.embedded), f"{r.seconds:.1f}", note
+            plain(r.source),
+            Text(r.status, style=style),
+            str(r.pages),
+            chunks,
+            str(r.embedded),
+            f"{r.seconds:.1f}",
+            plain(note),
         )
     return table
+
+
+def plain(text: str) -> Text:
+    """A name or message as literal text: no terminal escapes or bidi controls (rag.core.names), and
+    no Rich markup ("[red]" or "[/]" in a file name is shown as typed, never interpreted)."""
+    return Text(printable_name(text or ""))
+
+
+def skipped_lines(reports: list[FileReport]) -> list[str]:
+    """The summary lines for skipped files: "skipped a.md (same content as b.md)"."""
+    return [f"skipped {printable_name(r.source)} ({'; '.join(r.warnings)})" for r in reports if r.status == "skipped"]
 
 
 def ids(ids: list[str], limit: int = 5) -> str:
@@ -129,5 +148,11 @@ def print_answer(result, text: bool = True) -> None:
             table.add_column(col, overflow="fold")
         for src in result.sources:
             text = " ".join((src.hit.span.text or "").split())
-            table.add_row(str(src.number), src.chunk.source, src.chunk.pages_label, f"{src.hit.score:.3f}", text[:160])
+            table.add_row(
+                str(src.number),
+                plain(src.chunk.source),
+                src.chunk.pages_label,
+                f"{src.hit.score:.3f}",
+                plain(text[:160]),
+            )
         out.print(table)

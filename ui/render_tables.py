@@ -42,7 +42,7 @@ def report_rows(reports: Sequence[FileReport]) -> list[list]:
 def report_summary(reports: Sequence[FileReport]) -> str:
     if not reports:
         return banner("info", "No files selected.", f"Choose one or more {FILE_KINDS} files.")
-    counts = {s: sum(r.status == s for r in reports) for s in ("ingested", "unchanged", "failed")}
+    counts = {s: sum(r.status == s for r in reports) for s in ("ingested", "unchanged", "skipped", "failed")}
     parts = [f"{n} {s}" for s, n in counts.items() if n]
     seconds = sum(r.seconds for r in reports)
     text = " · ".join(parts) + f" in {seconds:.1f} s."

@@ -223,6 +223,7 @@ def load(data: bytes, path: Path, *, max_pages: int | None) -> Extracted:
         if max_pages is not None and count > max_pages:
             raise TooLarge(f"{count} pages, over the limit of {max_pages}")
         title = pdf_title(reader)
+        script = pdf_javascript(reader)
         second = _Second(data)
         pages: list[Page] = []
         issues: list[list[quality.Issue]] = []
@@ -241,7 +242,60 @@ def load(data: bytes, path: Path, *, max_pages: int | None) -> Extracted:
         raise EmptyDocument(f"{why}; {warnings[0].partition(': ')[2]}" if warnings else why)
     if log.count:
         warnings.append(f"the PDF needed repairs while reading ({log.count} reader warnings, first: {log.first})")
+    if script:
+        warnings.append(f"the PDF contains JavaScript ({script}); docqa only reads its text, but open it with care")
     return Extracted(pages, issues, title, warnings)
+
+
+_JS_KEYS = ("/JS", "/JavaScript")
+_JS_SCAN_LIMIT = 5000  # objects looked at: a crafted file cannot make the scan slow
+
+
+def pdf_javascript(reader: PdfReader) -> str:
+    """Where the PDF carries JavaScript ("document names, open action"), or "" when it has none found.
+
+    Looks in the catalog's /Names tree, /OpenAction and /AA, and each page's /AA and annotation actions,
+    walking at most _JS_SCAN_LIMIT objects; a damaged structure simply ends the search."""
+    seen: set[int] = set()
+    budget = [_JS_SCAN_LIMIT]
+
+    def has_js(obj, depth: int = 0) -> bool:
+        if budget[0] <= 0 or depth > 12:
+            return False
+        budget[0] -= 1
+        try:
+            ref = getattr(obj, "idnum", None)
+            if ref is not None:
+                if ref in seen:
+                    return False
+                seen.add(ref)
+            obj = obj.get_object() if hasattr(obj, "get_object") else obj
+            if isinstance(obj, dict):
+                if any(k in obj for k in _JS_KEYS) or obj.get("/S") == "/JavaScript":
+                    return True
+                return any(has_js(v, depth + 1) for k, v in obj.items() if k not in ("/Parent", "/P"))
+            if isinstance(obj, list):
+                return any(has_js(v, depth + 1) for v in obj)
+        except Exception:  # a damaged object: nothing more to learn from it
+            return False
+        return False
+
+    found: list[str] = []
+    try:
+        root = reader.trailer["/Root"].get_object()
+        names = root.get("/Names")
+        if names is not None and "/JavaScript" in names.get_object():
+            found.append("document names")
+        for key, label in (("/OpenAction", "open action"), ("/AA", "document actions")):
+            if key in root and has_js(root[key]):
+                found.append(label)
+        for page in list(reader.pages)[:200]:
+            if ("/AA" in page and has_js(page["/AA"])) or ("/Annots" in page and has_js(page["/Annots"])):
+                found.append("page actions")
+                break
+    except Exception:
+        pass
+    return ", ".join(found)
 
 
 def _ocr_scanned(pages: list[Page], issues: list[list[quality.Issue]], second: _Second) -> list[str]:
