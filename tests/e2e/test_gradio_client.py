@@ -3,12 +3,13 @@ dict with a "path" key, so an endpoint that leaks one fails here), and the MCP s
 
 from __future__ import annotations
 
+import re
 from contextlib import contextmanager
 
 import httpx
 import pytest
 
-from tests.conftest import SAMPLES
+from tests.conftest import REPO, SAMPLES
 from tests.e2e.test_web import free_port
 
 PDF = SAMPLES / "heat_pumps.pdf"
@@ -32,7 +33,9 @@ def serve_default(qa):
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory, embedder):
-    """One app over a tmp store for the whole module (launching costs seconds), with one PDF ingested."""
+    """One app over a tmp store for the whole module (launching costs seconds). The tests that use it come
+    first in this file: Gradio's upload folder is per process (ui/uploads.py), and the MCP tests below
+    launch apps of their own."""
     from rag.app import build_app
     from rag.core.settings import Settings
 
@@ -74,7 +77,7 @@ def test_every_endpoint_with_a_default_client(served):
     assert result["citations"][0]["file"] == "heat_pumps.pdf" and result["citations"][0]["page"] in (1, 2, 3)
     assert 1 <= len(result["sources"]) <= 3 and {s["strategy"] for s in result["sources"]} == {"sentence"}
 
-    message, method, table, image, recommendation = served.predict(3, ["sentence"], api_name="/lab")
+    message, method, table, image, recommendation = served.predict(5, ["sentence"], api_name="/lab")
     assert "sentence" in str(_rows(table)), (message, table)
     assert method and recommendation, (message, method, recommendation)
     assert image is None or str(image).endswith(".png")  # the chart comes back as a downloaded file
@@ -83,6 +86,19 @@ def test_every_endpoint_with_a_default_client(served):
     assert gone == {"removed": True, "name": "heat_pumps.pdf", "message": "Removed heat_pumps.pdf."}
     assert served.predict(api_name="/documents") == []
     assert served.predict("heat_pumps.pdf", api_name="/remove")["removed"] is False
+
+
+def test_readme_gradio_client_snippet_runs(served, monkeypatch, capsys):
+    from tests.integration.test_readme_api import snippet
+
+    code = snippet("gradio-client").replace("http://127.0.0.1:7860/", served.src)
+    monkeypatch.chdir(REPO)  # the snippet uploads data/heat_pumps.pdf
+    exec(compile(code, "README.md", "exec"), {})
+    printed = [line for line in capsys.readouterr().out.splitlines() if not line.startswith("Loaded as API")]
+    assert re.search(r"\('heat_pumps\.pdf', [123]\)", printed[0]), printed
+    assert printed[1] == "['heat_pumps.pdf']"
+    assert "'removed': True" in printed[2]
+    assert served.predict(api_name="/documents") == []
 
 
 @pytest.mark.parametrize(
