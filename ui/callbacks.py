@@ -163,7 +163,9 @@ class Callbacks:
             "",
             view(done, render.answer_markdown(answer, turn)),
             render.sources_html(answer, turn),
-            render.faithfulness_html(answer.faithfulness, answer.mode, render.display_numbers(answer)),
+            render.faithfulness_html(
+                answer.faithfulness, answer.mode, render.display_numbers(answer), answer.relevance
+            ),
             conversation,
             [*answers, answer],
         )
@@ -176,7 +178,8 @@ class Callbacks:
         if not answers or turn < 1 or turn > len(answers):
             return gr.skip(), gr.skip()
         answer = answers[turn - 1]
-        badge = render.faithfulness_html(answer.faithfulness, answer.mode, render.display_numbers(answer))
+        numbers = render.display_numbers(answer)
+        badge = render.faithfulness_html(answer.faithfulness, answer.mode, numbers, answer.relevance)
         return render.sources_html(answer, turn - 1), badge
 
     @staticmethod

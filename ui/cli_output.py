@@ -142,6 +142,11 @@ def print_answer(result, text: bool = True) -> None:
         for v in f.verdicts:
             if v.verdict != "supported":
                 out.print(f"  [red]{v.verdict}[/]: {v.claim}", highlight=False)
+    r = getattr(result, "relevance", None)
+    if r is not None:  # beside faithfulness: a faithful quote may still miss the question
+        colour = {"high": "green", "medium": "yellow"}.get(r.band, "red")
+        words = f" — {r.note}" if r.note else ""
+        out.print(f"[bold]Relevance[/] [{colour}]{r.score:.0%} ({r.band})[/]{words}", highlight=False)
     if result.sources:
         table = Table(title="sources", show_lines=False)
         for col in ("#", "file", "page", "score", "passage"):

@@ -15,7 +15,7 @@ import re
 from collections.abc import Sequence
 
 from rag.answer.prompts import REFUSAL
-from rag.core.types import Answer, Citation, Faithfulness, Source
+from rag.core.types import Answer, Citation, Faithfulness, Relevance, Source
 from ui.render_base import (  # noqa: F401 (re-exported: the rest of the UI and the tests use render.*)
     CONTEXT_CHARS,
     SHORT_PASSAGE,
@@ -313,13 +313,31 @@ def source_card(
 
 
 # --- faithfulness -----------------------------------------------------------------------------------
-def faithfulness_html(f: Faithfulness | None, mode: str = "", numbers: dict[int, int] | None = None) -> str:
-    """The score badge; `numbers` maps source numbers to the ones the answer shows (display_numbers)."""
+def relevance_line(r: Relevance | None) -> str:
+    """Relevance beside faithfulness: a quoted sentence is always faithful, so say whether it answers."""
+    if r is None:
+        return ""
+    words = f" · {esc(r.note)}" if r.note else ""
+    score = f"{r.score:.2f}"
+    return f'<div class="dq-faith-judge dq-relevance" data-relevance="{score}">Relevance {r.score:.0%}{words}</div>'
+
+
+def faithfulness_html(
+    f: Faithfulness | None, mode: str = "", numbers: dict[int, int] | None = None, relevance: Relevance | None = None
+) -> str:
+    """The score badge; `numbers` maps source numbers to the ones the answer shows (display_numbers). A low
+    relevance replaces the score with words (the passages may not answer), a medium one caps the colour."""
     if f is None:
         if mode in ("", "no-sources", "refused", "error"):
             return ""
-        return '<div class="dq-faith dq-band-none"><span class="dq-score">—</span> faithfulness not checked</div>'
+        return (
+            '<div class="dq-faith dq-band-none"><span class="dq-score">—</span> faithfulness not checked'
+            f"{relevance_line(relevance)}</div>"
+        )
     band = f.band if f.band in BAND_LABEL else "medium"
+    off_topic = relevance is not None and relevance.band == "low"
+    if relevance is not None and relevance.band != "high" and band == "high":
+        band = "medium" if not off_topic else "low"
     judge = "heuristic judge" if f.judge == "heuristic" else f"judge: {f.judge.removeprefix('llm:')}"
     bad = [v for v in f.verdicts if v.verdict != "supported"]
     summary = f"{len(f.verdicts)} claim{'s' if len(f.verdicts) != 1 else ''} checked"
@@ -337,9 +355,15 @@ def faithfulness_html(f: Faithfulness | None, mode: str = "", numbers: dict[int,
     note = f'<p class="dq-note">{esc(f.note)}</p>' if f.note else ""
     return (
         f'<div class="dq-faith dq-band-{esc(band)}" data-score="{f.score:.2f}">'
-        f'<div class="dq-faith-head"><span class="dq-score">{f.score:.0%}</span><div>'
-        f'<div class="dq-faith-label">Faithfulness · {esc(BAND_LABEL[band])}</div>'
-        f'<div class="dq-faith-judge">{esc(judge)}</div></div></div>'
+        f'<div class="dq-faith-head"><span class="dq-score">{"?" if off_topic else f"{f.score:.0%}"}</span><div>'
+        + (
+            f'<div class="dq-faith-label">{esc(relevance.note)}</div>'
+            f'<div class="dq-faith-judge">Faithfulness {f.score:.0%} · {esc(judge)}</div>'
+            if off_topic and relevance is not None
+            else f'<div class="dq-faith-label">Faithfulness · {esc(BAND_LABEL[band])}</div>'
+            f'<div class="dq-faith-judge">{esc(judge)}</div>{relevance_line(relevance)}'
+        )
+        + "</div></div>"
         f'<div class="dq-bar"><span style="width:{max(0.0, min(1.0, f.score)) * 100:.0f}%"></span></div>'
         f'<details class="dq-claims"{" open" if bad else ""}><summary>{summary}</summary>'
         f"<ul>{rows}</ul>{note}</details></div>"

@@ -72,7 +72,7 @@ class SessionCallbacks:
             answers,
             len(answers),
             render.sources_html(last, len(answers) - 1) if last else render.empty_sources(),
-            render.faithfulness_html(last.faithfulness, last.mode, render.display_numbers(last))
+            render.faithfulness_html(last.faithfulness, last.mode, render.display_numbers(last), last.relevance)
             if last
             else "",
             self._list(user, conversation),
