@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.answer import citations, generate
+from rag.answer import citations, extractive, relevance
 from rag.answer.cache import question_terms, same_question
 from rag.backends import bm25
 from rag.core import text
@@ -133,7 +133,8 @@ SAMPLES = [
 
 def test_citations_and_the_extractive_generator_use_the_core_content_words():
     assert citations.content_words is content_words
-    assert generate.content_words is content_words
+    assert extractive.content_words is content_words
+    assert relevance.content_words is content_words
 
 
 @pytest.mark.parametrize("sample", SAMPLES)
