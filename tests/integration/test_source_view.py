@@ -114,3 +114,19 @@ def test_conversations_are_kept_per_user_and_exported(tmp_path):
     assert again.list("alice") == []
     with sqlite3.connect(tmp_path / "c.sqlite3") as db:  # the turns went with it
         assert db.execute("SELECT COUNT(*) FROM turns").fetchone()[0] == 0
+
+
+def test_the_ui_keeps_each_signed_in_users_conversations_apart(make_app):
+    from types import SimpleNamespace
+
+    from ui.session_callbacks import SessionCallbacks
+
+    sc = SessionCallbacks(make_app())
+    alice, bob = SimpleNamespace(username="alice"), SimpleNamespace(username="bob")
+    saved, conversation, listing, title = sc.save([_answer("Alice's question?")], 0, "", alice)
+    assert saved == 1 and title == "Alice's question?"
+    assert listing["choices"][0][0].startswith("Alice's question?")
+    chat, history, answers, *_ = sc.restore(conversation, alice)  # her reload reopens it
+    assert chat[0]["content"] == "Alice's question?" and len(answers) == 1 and len(history) == 2
+    chat, _, answers, _, _, _, listing, opened, _ = sc.restore(conversation, bob)  # same browser, another login
+    assert chat == [] and answers == [] and opened == "" and listing["choices"] == []
