@@ -45,7 +45,11 @@ NUMBER_BONUS = 0.06
 FRAGMENT_PENALTY = 0.2
 LONG_WORDS = 60  # sentences longer than this are usually run-together PDF text
 LONG_PENALTY = 0.05
-E5_UNRELATED = 0.7  # e5-small cosine of unrelated query/passage pairs, the zero of the rescaled score
+# e5-small cosines run high: ~0.70-0.72 for an unrelated sentence, ~0.78 for the English sentence that
+# answers a Korean question; [0.7, 0.8] maps onto [0, 1] (no word can overlap across languages, so the
+# cosine alone must clear the floor).
+E5_UNRELATED = 0.7
+E5_SPAN = 0.1
 
 _REFERRING_OPENERS = frozenset(
     _split("it its they their them this these that those he she his her such there here both")
@@ -151,7 +155,7 @@ class ExtractiveComposer:
             try:
                 q = np.asarray(self.multilingual.embed_query(question), dtype=np.float32)
                 rows = unit_rows(np.asarray(self.multilingual.embed(texts), dtype=np.float32))
-                return np.clip((rows @ q - E5_UNRELATED) / (1 - E5_UNRELATED), 0.0, 1.0)
+                return np.clip((rows @ q - E5_UNRELATED) / E5_SPAN, 0.0, 1.0)
             except ModelNotAvailable:
                 pass  # the retriever already says why; MiniLM scores what it can
         vectors = unit_rows(np.asarray(self.embedder.embed([question, *texts]), dtype=np.float32))

@@ -31,6 +31,24 @@ class Candidate:
     e5_rank: int | None = None
 
 
+# multilingual-e5-small's cosines run high: unrelated question/passage pairs score ~0.70-0.72 ("Who won
+# the 2018 FIFA World Cup?" against the solar-system guide), an answering passage in another language
+# ~0.78 (Korean "금성의 평균 표면 온도는?" against "Venus ... 465 °C"); [0.7, 0.9] is mapped onto [0, 1].
+E5_UNRELATED = 0.7
+E5_SPAN = 0.2
+
+
+def best_similarity(c: Candidate) -> float | None:
+    """The passage's similarity on MiniLM's scale, shown as `Hit.dense_score` and read by the off-topic
+    filter (rag/safety): MiniLM's cosine, or the e5 cosine rescaled from [0.7, 0.9] to [0, 1] when
+    that is higher (MiniLM cannot compare a Korean question with an English passage; e5 can). The Korean
+    Venus question above gets 0.38, over the off-topic filter's 0.28; the World Cup question 0.11."""
+    if c.e5 is None:
+        return c.dense
+    rescaled = min(1.0, max(0.0, (c.e5 - E5_UNRELATED) / E5_SPAN))
+    return rescaled if c.dense is None else max(c.dense, rescaled)
+
+
 def _minmax(values: Sequence[float | None]) -> list[float]:
     present = [v for v in values if v is not None]
     if not present:

@@ -35,7 +35,7 @@ import numpy as np
 from rag.core.errors import ModelNotAvailable
 from rag.core.protocols import ChunkIndex, Embedder, LexicalIndex
 from rag.core.types import PARENTS, Chunk, Hit, Strategy, multilingual_kind
-from rag.retrieval.fusion import Candidate, dense_weight_for, e5_weight_for, fuse, mmr_select
+from rag.retrieval.fusion import Candidate, best_similarity, dense_weight_for, e5_weight_for, fuse, mmr_select
 
 __all__ = ["CLOSEST", "MODES", "Candidate", "Retrieval", "Retriever", "dense_weight_for", "fuse", "mmr_select"]
 
@@ -331,7 +331,7 @@ class Retriever:
                 Hit(
                     chunk=parent or c.chunk,
                     score=float(c.score),
-                    dense_score=c.dense,
+                    dense_score=best_similarity(c),
                     lexical_score=c.lexical,
                     rank=rank,
                     matched=c.chunk if parent else None,
