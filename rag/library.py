@@ -184,18 +184,18 @@ class Library:
             report = self.ingestor.ingest_file(path, chosen, source=name, progress=progress)
         else:
             report = self._ingest_copy(source, name, chosen, progress)
-        report = self._skip_duplicate(report)
+        report = self._skip_duplicate(report, source)  # the stored copy of a duplicate is gone already
         if refresh:
             self.refresh_after([report], chosen)
         return report
 
-    def _skip_duplicate(self, report: FileReport) -> FileReport:
+    def _skip_duplicate(self, report: FileReport, path: Path | None = None) -> FileReport:
         """A byte-identical copy of a stored document is "skipped (same content as X)", not a failure."""
         if report.status != "failed" or not report.error.startswith("same content as"):
             return report
         twin = None
         with contextlib.suppress(OSError):
-            twin = self.store.find_by_doc_id(file_digest(Path(report.path)))
+            twin = self.store.find_by_doc_id(file_digest(path or Path(report.path)))
         if twin is None or twin.source == report.source:
             return report
         report.status, report.error = "skipped", ""

@@ -100,3 +100,16 @@ def test_folder_ingest_reports_names_javascript_skips_and_duplicates(cli_env, tm
     listed = run_cli("docs", "list", "--json", env=cli_env)
     names = {d["source"] for d in json.loads(listed.stdout)}
     assert names == {"guide.md", "evilname.md", "invoicetxt.md", "scripted.pdf"}, names
+
+
+def test_an_uploaded_duplicate_is_skipped_not_failed(make_app, tmp_path):
+    qa = make_app()
+    first, second = tmp_path / "a" / "guide.md", tmp_path / "b" / "same guide.md"
+    for path in (first, second):
+        path.parent.mkdir()
+        path.write_bytes((SAMPLES / "solar_system_guide.md").read_bytes())
+    assert qa.library.add_upload(first, first.name, ["sentence"]).status == "ingested"
+    report = qa.library.add_upload(second, second.name, ["sentence"])
+    assert (report.status, report.error, report.warnings) == ("skipped", "", ["same content as guide.md"])
+    assert [d.source for d in qa.library.documents()] == ["guide.md"]
+    assert not list((qa.library.upload_dir).rglob("same guide.md"))  # no stored copy of the duplicate
