@@ -8,14 +8,12 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from datetime import datetime
 from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from ingest.loaders import supported_types
 from rag.answer.answerer import AskOptions
@@ -25,21 +23,20 @@ from rag.core.errors import FingerprintMismatch, StoreUnavailable
 from rag.core.settings import load_settings, offline_environment, parse_strategies, settings_table, settings_values
 from rag.core.types import Strategy
 from rag.library import UNSUPPORTED, DocumentNotFound
-from rag.safety.filters import configured_secrets
 from ui.cli_output import (
     RichProgress,
     console,
+    docs_table,
     fail,
     ids,
     out,
-    plain,
     print_answer,
     print_health,
     report_table,
     skipped_lines,
     stream_answer,
 )
-from ui.logsetup import setup_logging
+from ui.logsetup import setup_from_settings
 
 log = logging.getLogger(__name__)
 
@@ -69,23 +66,7 @@ def _root(
     ] = 0,
 ) -> None:
     """Ask your documents, with cited sources."""
-    configure_logging(verbose)
-
-
-def configure_logging(verbose: int = 0) -> None:
-    """One handler for every command (ui/logsetup.py): DOCQA_LOG_LEVEL, lowered by -v; configured secrets
-    redacted. Invalid settings are reported by the command itself (exit 2), so logging falls back to INFO."""
-    try:
-        settings = load_settings()
-    except ValueError:
-        settings = None
-    setup_logging(
-        settings.log_level if settings else "INFO",
-        verbose=verbose,
-        secrets=configured_secrets(settings) if settings else (),
-        console=console,
-        rich=console.is_terminal,
-    )
+    setup_from_settings(verbose, console)  # one handler for every command: DOCQA_LOG_LEVEL, -v, secrets redacted
 
 
 def _app(**overrides: object) -> DocQA:
@@ -164,14 +145,7 @@ def docs_list(as_json: Annotated[bool, typer.Option("--json", help="Print the do
     if as_json:
         out.print_json(json.dumps([r.__dict__ for r in records]))
         return
-    table = Table(title=f"{len(records)} documents")
-    for col in ("name", "pages", "chunks", "ingested at", "warnings"):
-        table.add_column(col, overflow="fold")
-    for r in records:
-        when = datetime.fromtimestamp(r.ingested_at).strftime("%Y-%m-%d %H:%M")
-        chunks = ", ".join(f"{k}:{v}" for k, v in sorted(r.chunks.items()))
-        table.add_row(plain(r.source), str(r.pages), chunks, when, plain("; ".join(r.warnings)))
-    out.print(table)
+    out.print(docs_table(records))
 
 
 @docs_app.command("remove")

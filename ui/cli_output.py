@@ -10,6 +10,7 @@ import json
 import os
 import sys
 from collections.abc import Iterable
+from datetime import datetime
 
 import typer
 from rich.console import Console
@@ -52,6 +53,18 @@ class RichProgress:
 
     def file_done(self, report: FileReport) -> None:
         self.p.advance(self.files, 1)
+
+
+def docs_table(records: list) -> Table:
+    """`docqa docs list`: names and warnings as literal text (a file name is never Rich markup)."""
+    table = Table(title=f"{len(records)} documents")
+    for col in ("name", "pages", "chunks", "ingested at", "warnings"):
+        table.add_column(col, overflow="fold")
+    for r in records:
+        when = datetime.fromtimestamp(r.ingested_at).strftime("%Y-%m-%d %H:%M")
+        chunks = ", ".join(f"{k}:{v}" for k, v in sorted(r.chunks.items()))
+        table.add_row(plain(r.source), str(r.pages), chunks, when, plain("; ".join(r.warnings)))
+    return table
 
 
 def report_table(reports: list[FileReport]) -> Table:

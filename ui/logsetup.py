@@ -21,6 +21,8 @@ from typing import IO
 from rich.console import Console
 from rich.logging import RichHandler
 
+from rag.core.settings import load_settings
+from rag.safety.filters import configured_secrets
 from rag.safety.redact import scrub_secrets
 
 DOCQA_LOGGERS = ("rag", "ingest", "ui")
@@ -100,3 +102,20 @@ def setup_logging(
         logging.getLogger(name).setLevel(threshold)
     logging.captureWarnings(True)
     return handler
+
+
+def setup_from_settings(verbose: int = 0, console: Console | None = None) -> logging.Handler:
+    """For a front end: the level (DOCQA_LOG_LEVEL) and the secrets to redact (API key, Chroma token, UI
+    passwords) from the settings. Invalid settings are the command's to report (exit 2): logging then
+    starts at INFO with the credential-shaped rules only."""
+    try:
+        settings = load_settings()
+    except ValueError:
+        settings = None
+    return setup_logging(
+        settings.log_level if settings else "INFO",
+        verbose=verbose,
+        secrets=configured_secrets(settings) if settings else (),
+        console=console,
+        rich=console.is_terminal if console is not None else None,
+    )
