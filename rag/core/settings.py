@@ -164,6 +164,11 @@ class Settings(BaseSettings):
     openai_base_url: str | None = Field(None, validation_alias=AliasChoices("OPENAI_BASE_URL", "DOCQA_OPENAI_BASE_URL"))
     llm_model: str = Field("gpt-4o-mini", description="Chat model name on the OpenAI-compatible server.")
     judge_model: str | None = Field(None, description="Separate judge model; default: LLM_MODEL.")
+    judge: Literal["auto", "learned", "heuristic", "llm"] = Field(
+        "auto",
+        description="Faithfulness judge: auto = the LLM judge when a model is configured, else the learned "
+        "offline judge (rag/judge/learned_weights.json; the heuristic if that file is missing); llm needs a model.",
+    )
     temperature: float = Field(0.0, ge=0, le=2, description="Sampling temperature for answers.")
     max_tokens: int = Field(512, ge=1, description="Maximum tokens in an answer.")
     llm_timeout_s: float = Field(60.0, gt=0, description="Per-request timeout.")

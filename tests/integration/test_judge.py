@@ -282,9 +282,11 @@ def test_tolerant_parsing():
 
 
 def test_build_judge_picks_by_settings(make_settings, embedder, llm):
-    assert isinstance(build_judge(make_settings(), embedder, OpenAIChat()), HeuristicJudge)
-    judge = build_judge(make_settings(openai_base_url=llm.base_url), embedder, OpenAIChat())
-    assert isinstance(judge, LLMJudge) and isinstance(judge.fallback, HeuristicJudge)
+    # Offline the learned judge is the default (tests/integration/test_learned_judge.py); the heuristic
+    # stays selectable, also as the LLM judge's fallback.
+    assert isinstance(build_judge(make_settings(judge="heuristic"), embedder, OpenAIChat()), HeuristicJudge)
+    judge = build_judge(make_settings(openai_base_url=llm.base_url, judge="llm"), embedder, OpenAIChat())
+    assert isinstance(judge, LLMJudge) and not isinstance(judge.fallback, LLMJudge)
 
 
 def test_no_sources_means_nothing_is_supported(heuristic):
