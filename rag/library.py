@@ -230,6 +230,34 @@ class Library:
             self._discard(Path(record.path))  # only ever a copy we stored
         return record
 
+    def missing(self, strategy: Strategy | str) -> list[DocumentRecord]:
+        """Committed documents not yet indexed with `strategy` (ingest builds only DOCQA_INGEST_STRATEGIES,
+        by default just the answering strategy; the others are built when first asked for)."""
+        value = Strategy(strategy).value
+        return [r for r in self.documents() if value not in r.chunks]
+
+    def ensure_strategy(self, strategy: Strategy | str, *, progress: Progress | None = None) -> list[FileReport]:
+        """Build `strategy` for every document that lacks it (on demand: the UI or CLI picked another
+        strategy, the Strategy lab or `docqa eval` needs it), with progress per document, then its lexical
+        index. Texts a document already has vectors for are not embedded again. A document whose file is
+        gone is reported failed with the reason, never skipped in silence. Costs one registry read when
+        nothing is missing."""
+        chosen = Strategy(strategy)
+        todo = self.missing(chosen)
+        if not todo:
+            return []
+        log.info("building the %s index for %d document(s) on demand", chosen.value, len(todo))
+        reports = []
+        for i, record in enumerate(todo):
+            if progress is not None:
+                progress.file_started(record.source, i, len(todo))
+            report = self.ingestor.add_strategy(record, chosen, progress)
+            if progress is not None:
+                progress.file_done(report)
+            reports.append(report)
+        self.refresh_after(reports, [chosen])
+        return reports
+
     def reingest(self, name: str, *, progress: Progress | None = None) -> FileReport:
         """Ingest a document again from the path it was read from ("unchanged" when it has not changed)."""
         record = self.require(name)

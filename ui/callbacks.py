@@ -132,6 +132,12 @@ class Callbacks:
         answer: Answer | None = None
         try:
             options = self.options(*settings)
+            chosen = Strategy(options.strategy or self.qa.settings.strategy)
+            if self.qa.library.missing(chosen):  # not built at ingest: built now, said in the steps
+                steps.append(f"Building the {chosen.value} index (first use of this strategy)…")
+                busy = render.busy(f"Building the {chosen.value} index…")
+                yield gr.skip(), view(pending(f"Building the {chosen.value} index…"), None), busy, *(gr.skip(),) * 3
+                self.qa.library.ensure_strategy(chosen)
             for event in self.qa.answerer.stream(question, conversation, options):
                 if event.kind == "status":
                     steps.append(event.text)

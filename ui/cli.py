@@ -37,6 +37,7 @@ from ui.cli_output import (
     stream_answer,
 )
 from ui.logsetup import setup_from_settings
+from ui.on_demand import build_on_demand
 
 log = logging.getLogger(__name__)
 
@@ -264,6 +265,7 @@ def ask(
         options.apply(qa.settings)  # a bad option value fails before the models load
         log.debug("question: %s", question)
         qa.warm_up()
+        build_on_demand(qa, options.strategy or qa.settings.strategy, console, quiet=as_json)
         if stream and not as_json and qa.settings.llm_enabled:
             result, streamed = stream_answer(qa.answerer.stream(question, options=options), console.is_terminal)
         else:

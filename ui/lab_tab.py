@@ -23,6 +23,7 @@ from rag.eval.harness import BASELINES
 from rag.eval.lab import run_lab
 from rag.eval.report import LAB_BIAS, chart, table_rows
 from ui import render
+from ui.on_demand import GradioBuildProgress
 
 DEFAULT_QUESTIONS = 30
 MAX_QUESTIONS = 200  # each question is retrieved once per strategy and baseline: bound the cost of one click
@@ -165,6 +166,10 @@ class Lab:
         if unknown or not wanted:
             title = f"Unknown strategy {', '.join(unknown)}." if unknown else "Choose at least one strategy."
             return render.banner("error", title, f"Strategies: {', '.join(known)}."), "", nothing, None, ""
+        for s in wanted:  # ingest builds only the answering strategy: the others are built now, with a bar
+            if self.qa.library.missing(s):
+                self.qa.library.ensure_strategy(s, progress=GradioBuildProgress(progress, s))
+        records = self.qa.library.documents()
         indexed = {s: sum(s in r.chunks for r in records) for s in wanted}
         run = [s for s in wanted if indexed[s]]
         notes = [f"{s} is not indexed for any document and was left out." for s in wanted if not indexed[s]]

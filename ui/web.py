@@ -173,7 +173,7 @@ def build_ui(qa: DocQA) -> gr.Blocks:
                     with gr.Column(scale=2):
                         ingest_strategy = gr.Dropdown(
                             [("All strategies", ALL), *((v, v) for v in strategies)],
-                            value=s.ingest_strategies if s.ingest_strategies in strategies else ALL,
+                            value=s.strategies[0].value if len(s.strategies) == 1 else ALL,
                             label="Chunking strategy",
                             info=f"Build the index for one strategy, or all of them ({', '.join(strategies)}) "
                             "to compare later.",

@@ -37,6 +37,7 @@ from rag.backends.chroma_health import REBUILD_SUFFIX, ReachabilityMixin
 from rag.backends.chroma_multilingual import MultilingualMixin
 from rag.backends.chroma_records import check_fingerprint, chunk_from_record, chunk_to_metadata, collection_fingerprint
 from rag.backends.e5_embedder import E5_DIMENSION, E5_NAME
+from rag.core.text import text_key
 from rag.core.types import PARENTS, REGISTRY, Chunk, DocumentRecord, base_strategy, multilingual_kind
 
 _UNIT = [1.0]  # placeholder vector for collections that are never searched
@@ -349,3 +350,23 @@ class ChunkStore(ReachabilityMixin, MultilingualMixin):
             for cid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
                 yield chunk_from_record(cid, doc, meta)
             offset += len(got["ids"])
+
+    # --- reading one document (issue 14: on-demand strategies, the incremental lexical index) -----
+    def chunks_of(self, kind: str, doc_id: str) -> list[Chunk]:
+        """Every stored chunk of one document in a collection (committed or not: the caller checks)."""
+        got = self.collection(kind).get(where={"doc_id": doc_id}, include=["metadatas", "documents"])
+        return [
+            chunk_from_record(cid, doc, meta)
+            for cid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
+        ]
+
+    def vectors_by_text(self, doc_id: str) -> dict[str, np.ndarray]:
+        """The stored MiniLM vectors of a document's searchable chunks, by text_key of their text: a strategy
+        built later reuses them instead of embedding the same text again."""
+        kinds = set(self.searchable_kinds())
+        out: dict[str, np.ndarray] = {}
+        for kind in (s for s in self.params if s in kinds):
+            got = self.collection(kind).get(where={"doc_id": doc_id}, include=["documents", "embeddings"])
+            for text, vector in zip(got["documents"], got["embeddings"], strict=True):
+                out.setdefault(text_key(text), np.asarray(vector, dtype=np.float32))
+        return out

@@ -15,6 +15,9 @@ import numpy as np
 
 from rag.core.errors import BackendError
 
+TOKEN_BUDGET = 4096  # padded word pieces per batch: 32 texts of 128, up to MAX_BATCH shorter ones
+MAX_BATCH = 64
+
 
 def _pool(hidden: np.ndarray, mask: np.ndarray, mode: str) -> np.ndarray:
     m = mask[..., None].astype(np.float32)
@@ -37,25 +40,44 @@ class OnnxModel:
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.log_severity_level = 3
+        # Idle worker threads sleep instead of spinning: during ingest the sandbox worker and the chunker run
+        # beside the embedder on the same cores, and spinning threads would take their CPU (and a shared
+        # machine's). Throughput of the large ingest batches is unchanged.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options.add_session_config_entry("session.inter_op.allow_spinning", "0")
         self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self.inputs = [i.name for i in self.session.get_inputs()]
-        self.tok = _load_tokenizer(model_path, max_len)
+        self.tok, self.pad_id = _load_tokenizer(model_path, max_len)
         self.pooling = pooling
-        self._lock = threading.Lock()  # the tokenizer's padding state is shared
+        self._lock = threading.Lock()  # one tokenizer object shared by threads
 
-    def embed(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
-        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))  # less padding, as sentence-transformers
+    def embed(self, texts: list[str], batch_size: int = 32, token_budget: int = TOKEN_BUDGET) -> np.ndarray:
+        """Vectors of `texts`, batched by length: texts are tokenised once, sorted by their length in word
+        pieces, and cut into batches of at most `token_budget` padded pieces (and at least `batch_size`
+        texts, at most MAX_BATCH). Sorting the whole call by length is what matters: a batch pads to its longest
+        text, and a sentence next to a 250-piece window costs as much as the window."""
+        if not texts:
+            return np.zeros((0, 0), dtype=np.float32)
+        with self._lock:
+            encodings = self.tok.encode_batch(list(texts))
+        lengths = [len(e.ids) for e in encodings]
+        order = sorted(range(len(texts)), key=lambda i: -lengths[i])
         out: np.ndarray | None = None
-        for start in range(0, len(texts), batch_size):
-            idx = order[start : start + batch_size]
-            with self._lock:
-                encodings = self.tok.encode_batch([texts[i] for i in idx])
-            mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
-            arrays = {
-                "input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
-                "attention_mask": mask,
-                "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64),
-            }
+        start = 0
+        while start < len(order):
+            width = max(1, lengths[order[start]])  # the longest of this batch: the padded width
+            n = min(MAX_BATCH, max(batch_size, token_budget // width), len(order) - start)
+            idx = order[start : start + n]
+            start += n
+            ids = np.full((n, width), self.pad_id, dtype=np.int64)
+            mask = np.zeros((n, width), dtype=np.int64)
+            types = np.zeros((n, width), dtype=np.int64)
+            for row, i in enumerate(idx):
+                e = encodings[i]
+                ids[row, : lengths[i]] = e.ids
+                mask[row, : lengths[i]] = 1
+                types[row, : lengths[i]] = e.type_ids
+            arrays = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
             hidden = self.session.run(None, {name: arrays[name] for name in self.inputs})[0]
             vectors = _pool(hidden, mask, self.pooling)
             if out is None:
@@ -65,7 +87,7 @@ class OnnxModel:
         return out
 
 
-def _load_tokenizer(model_path: str, max_len: int):
+def _load_tokenizer(model_path: str, max_len: int) -> tuple:
     """The model's fast tokenizer from tokenizer.json, set up as sentence-transformers calls it."""
     from tokenizers import Tokenizer
 
@@ -79,5 +101,5 @@ def _load_tokenizer(model_path: str, max_len: int):
     if isinstance(pad_token, dict):
         pad_token = pad_token.get("content", "[PAD]")
     pad_id = tok.token_to_id(pad_token)
-    tok.enable_padding(pad_id=0 if pad_id is None else pad_id, pad_token=pad_token)
-    return tok
+    tok.no_padding()  # padded per batch, to that batch's longest text (OnnxModel.embed)
+    return tok, 0 if pad_id is None else pad_id

@@ -74,7 +74,9 @@ class Settings(BaseSettings):
 
     # --- chunking ------------------------------------------------------------------------------
     ingest_strategies: str = Field(
-        "all", description="Strategies built at ingest: comma list of sentence, overlap, parent-child, or all."
+        "default",
+        description="Strategies built at ingest: default (only the answering strategy, DOCQA_STRATEGY; others are "
+        "built on demand when picked), all, or a comma list of sentence, overlap, parent-child.",
     )
     sentence_min_tokens: int = Field(
         6, ge=0, description="Sentences shorter than this (embedder tokens) merge with a neighbour."
@@ -185,7 +187,6 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="Web UI bind address.")
     port: int = Field(7860, description="Web UI port.")
     auth: SecretStr | None = Field(None, description="`user:password` pairs, comma separated, for login.")
-
     mcp: bool = Field(
         False, description="Also serve Gradio's MCP server (/gradio_api/mcp/) so `ask` can be used as a tool."
     )
@@ -203,7 +204,8 @@ class Settings(BaseSettings):
     @field_validator("ingest_strategies")
     @classmethod
     def _check_strategies(cls, value: str) -> str:
-        parse_strategies(value)
+        if value.strip() != "default":
+            parse_strategies(value)
         return value
 
     # --- derived -------------------------------------------------------------------------------
@@ -228,6 +230,10 @@ class Settings(BaseSettings):
 
     @property
     def strategies(self) -> tuple[Strategy, ...]:
+        """Built at ingest: by default only the one answering uses (benchmarks/ingest.py: building all three
+        took twice as long); the others are built on demand (Library.ensure_strategy)."""
+        if self.ingest_strategies.strip() == "default":
+            return (self.strategy,)
         return parse_strategies(self.ingest_strategies)
 
 

@@ -56,13 +56,20 @@ def eval_app(qa, key: str, collection: str | None = None):
     return build_app(settings, **qa.components("embedder", "counter"))
 
 
-def ingest_set(qa, docs: list[LoadedDocument], log=print) -> dict:
-    """Ingest what the collection lacks; ingest seconds are remembered beside the index for reruns."""
-    strategies = list(qa.settings.strategies)
+def ingest_set(qa, docs: list[LoadedDocument], log=print, strategies: list[Strategy] | None = None) -> dict:
+    """Ingest what the collection lacks (every strategy compared: an evaluation builds them all, where a
+    library builds only the answering one); ingest seconds are remembered beside the index for reruns."""
+    strategies = list(strategies or ALL_STRATEGIES)
     meta_path = qa.settings.resolved_index_dir / f"{qa.settings.collection}.eval.json"
     meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {"ingest_seconds": 0.0}
-    done = {r.source: r.doc_id for r in qa.store.list_documents()}
-    todo = [d for d in docs if done.get(d.source) != d.doc_id]
+    done = {r.source: r for r in qa.store.list_documents()}
+    todo = [
+        d
+        for d in docs
+        if d.source not in done
+        or done[d.source].doc_id != d.doc_id
+        or any(s.value not in done[d.source].chunks for s in strategies)
+    ]
     log(f"{len(docs) - len(todo)} documents already in {qa.settings.collection}, {len(todo)} to ingest")
     t0 = time.perf_counter()
     for i, doc in enumerate(todo, 1):
@@ -183,7 +190,7 @@ def evaluate(
 ) -> dict[str, dict]:
     """Rows keyed by strategy (and baseline) name: retrieval metrics, latency, context words, answers."""
     k = k or qa.settings.top_k
-    strategies = strategies or [s.value for s in qa.settings.strategies]
+    strategies = strategies or [s.value for s in ALL_STRATEGIES]
     rows: dict[str, dict] = {}
     qa.embedder.embed_query("warm up")
     for strategy in strategies:
@@ -287,7 +294,8 @@ def run_eval(
     unknown = [s for s in strategies or [] if s not in {x.value for x in ALL_STRATEGIES}]
     if unknown:
         raise ValueError(f"unknown strategy {unknown[0]!r}")
-    meta = ingest_set(app, eset.documents, log)
+    wanted = [Strategy(x) for x in strategies] if strategies else list(ALL_STRATEGIES)
+    meta = ingest_set(app, eset.documents, log, wanted)
     rows = evaluate(
         app,
         eset.documents,

@@ -19,7 +19,7 @@ import re
 
 from rag.answer.generate import OpenAIGenerator
 from rag.core.sentences import split_sentences
-from rag.core.types import PARENTS, LoadedDocument
+from rag.core.types import ALL_STRATEGIES, PARENTS, LoadedDocument
 from rag.eval.datasets import AnswerSpan, make_document
 from rag.eval.evalsets import EvalItem
 from rag.eval.harness import add_deltas, evaluate
@@ -138,6 +138,10 @@ def run_lab(
     if not items:
         raise ValueError("no informative sentences (8-40 words with a number or a name) in the library")
     log(f"lab: {len(items)} questions from {len(docs)} documents")
+    for strategy in strategies or [s.value for s in ALL_STRATEGIES]:  # built on demand if ingest left it out
+        if qa.library.missing(strategy):
+            log(f"lab: building the {strategy} index for the documents that lack it")
+            qa.library.ensure_strategy(strategy)
     qa.refresh_indexes()
     # The baseline's vectors are cached by content: a second lab run over the same library embeds nothing.
     cache = qa.settings.resolved_index_dir / "eval-baselines"
