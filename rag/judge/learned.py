@@ -129,6 +129,7 @@ class LearnedJudge:
     name = "learned"
 
     def __init__(self, embedder: Embedder, weights: LearnedWeights | None = None) -> None:
+        self.embedder = embedder
         self.heuristic = HeuristicJudge(embedder)
         self.weights = weights or load_weights()
 
