@@ -135,7 +135,8 @@ class ExtractiveComposer:
             for i, c in enumerate(cands)
             if c.previous is not None and opens_with_reference(texts[i])
         }
-        cosine = self._cosines(question, [*texts, *windows.values()], [c.source for c in cands])
+        sources = list({c.source.number: c.source for c in cands}.values())  # language_name reads each once
+        cosine = self._cosines(question, [*texts, *windows.values()], sources)
         words = content_words(question)
         plain = [support_score(float(cosine[i]), overlap(words, content_words(t))) for i, t in enumerate(texts)]
         for k, (i, window) in enumerate(windows.items()):
