@@ -1,6 +1,8 @@
 """Faithfulness judges: is every claim of an answer backed by the numbered sources it was given?
 
-Two judges share one protocol, one claim splitter and one scoring rule (rag.judge.checks):
+Three judges share one protocol, one claim splitter and one scoring rule (rag.judge.checks): these two
+and `LearnedJudge` (rag.judge.learned), the offline default, which feeds this judge's measurements and
+more cues to a model trained on labelled data.
 
 - `LLMJudge` (rag.judge.llm) asks a chat model to split the answer into self-contained claims and
   give each a verdict against the sources; it is used whenever an LLM is configured.
