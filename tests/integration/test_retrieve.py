@@ -45,11 +45,19 @@ def test_every_mode_and_strategy_finds_the_answer(qa, strategy, mode):
 
 
 def test_korean_question_needs_the_lexical_leg(qa):
-    """MiniLM is English-only: dense retrieval does not put the Korean answer first; BM25 bigrams do."""
+    """MiniLM is English-only: its dense ranking does not put the Korean answer first; BM25 bigrams do, and
+    so does the multilingual e5 leg that DOCQA_MULTILINGUAL=auto (the default) adds for Korean questions."""
+    from rag.retrieval.hybrid import Retriever
+
     question = "현대 한글로 만들 수 있는 완성형 음절은 모두 몇 자인가?"
     answer = "11,172"
-    dense = qa.retriever.retrieve(question, strategy="sentence", k=10, mode="dense")
+    minilm_only = Retriever(
+        qa.store, qa.embedder, qa.counter, qa.settings, qa.retriever.lexical_factory, qa.retriever.lexical_folder
+    )
+    dense = minilm_only.retrieve(question, strategy="sentence", k=10, mode="dense")
     assert answer not in dense.hits[0].chunk.text
+    with_e5 = qa.retriever.retrieve(question, strategy="sentence", k=10, mode="dense")
+    assert "e5" in with_e5.timings and answer in with_e5.hits[0].chunk.text
     lexical = qa.retriever.retrieve(question, strategy="sentence", k=10, mode="lexical")
     assert answer in lexical.hits[0].chunk.text
     hybrid = qa.retriever.retrieve(question, strategy="sentence", k=10, mode="hybrid")
