@@ -22,11 +22,7 @@ are many segments or many dead rows, the live rows are merged into one segment (
 
 from __future__ import annotations
 
-import contextlib
-import json
 import logging
-import os
-import shutil
 import threading
 import time
 import uuid
@@ -35,63 +31,15 @@ from pathlib import Path
 
 import numpy as np
 
+from rag.backends.lexical_segments import FORMAT, Segment, SegmentFiles
 from rag.core.protocols import ChunkIndex
 from rag.core.types import REGISTRY
 
 log = logging.getLogger(__name__)
 
-FORMAT = 3  # on-disk layout; a persisted index of another format is rebuilt
 K1, B = 1.5, 0.75
 MAX_SEGMENTS = 16
 MAX_DEAD_SHARE = 0.3
-ORPHAN_AGE_S = 600.0  # an unreferenced segment older than this is left over from a killed process
-
-
-@dataclass
-class Segment:
-    """Rows (chunks) and their term counts, columns by global term id (CSC: indptr over terms)."""
-
-    chunk_ids: list[str]
-    doc_ids: list[str]
-    lengths: np.ndarray  # float32, tokens per row
-    indptr: np.ndarray  # int64, len = n_terms + 1
-    rows: np.ndarray  # int32 row of each entry
-    tf: np.ndarray  # float32 term frequency of each entry
-    name: str = ""
-
-    @classmethod
-    def build(cls, chunk_ids: list[str], doc_ids: list[str], token_lists: list[list[str]], vocab: dict) -> Segment:
-        cols: list[int] = []
-        rows: list[int] = []
-        tfs: list[int] = []
-        for r, tokens in enumerate(token_lists):
-            counts: dict[int, int] = {}
-            for t in tokens:
-                tid = vocab.setdefault(t, len(vocab))
-                counts[tid] = counts.get(tid, 0) + 1
-            cols.extend(counts)
-            rows.extend([r] * len(counts))
-            tfs.extend(counts.values())
-        lengths = np.fromiter((len(t) for t in token_lists), np.float32, len(token_lists))
-        return cls.from_coo(chunk_ids, doc_ids, lengths, np.asarray(cols, np.int64), np.asarray(rows, np.int32),
-                            np.asarray(tfs, np.float32), len(vocab))  # fmt: skip
-
-    @classmethod
-    def from_coo(cls, chunk_ids, doc_ids, lengths, cols, rows, tf, n_terms: int) -> Segment:
-        order = np.argsort(cols, kind="stable")
-        indptr = np.zeros(n_terms + 1, np.int64)
-        np.cumsum(np.bincount(cols, minlength=n_terms), out=indptr[1:])
-        return cls(list(chunk_ids), list(doc_ids), lengths, indptr, rows[order], tf[order])
-
-    def column(self, tid: int) -> tuple[np.ndarray, np.ndarray]:
-        if tid + 1 >= len(self.indptr):  # a term newer than this segment
-            return self.rows[:0], self.tf[:0]
-        a, b = self.indptr[tid], self.indptr[tid + 1]
-        return self.rows[a:b], self.tf[a:b]
-
-    def coo(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        cols = np.repeat(np.arange(len(self.indptr) - 1, dtype=np.int64), np.diff(self.indptr))
-        return cols, self.rows, self.tf
 
 
 @dataclass
@@ -111,6 +59,7 @@ class Snapshot:
     df: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
     n_alive: int = 0
     rows_map: dict[str, int] | None = None
+    columns: dict[int, tuple] = field(default_factory=dict)  # term id -> (rows, scores), filled on use
 
     def __post_init__(self) -> None:
         self.offsets, start = [], 0
@@ -118,10 +67,11 @@ class Snapshot:
             self.offsets.append(start)
             start += len(seg.chunk_ids)
         self.chunk_ids = [c for seg in self.segments for c in seg.chunk_ids]
-        doc_ids = [d for seg in self.segments for d in seg.doc_ids]
-        self.doc_names = sorted(set(doc_ids))
+        doc_ids = np.array([d for seg in self.segments for d in seg.doc_ids], dtype=str)
+        names, codes = np.unique(doc_ids, return_inverse=True) if len(doc_ids) else (doc_ids, np.zeros(0, int))
+        self.doc_names = names.tolist()
         code = {d: i for i, d in enumerate(self.doc_names)}
-        self.doc_codes = np.fromiter((code[d] for d in doc_ids), np.int32, len(doc_ids))
+        self.doc_codes = codes.astype(np.int32)
         dead_codes = [code[d] for d in self.dead if d in code]
         self.alive = ~np.isin(self.doc_codes, np.asarray(dead_codes, np.int32))
         lengths = np.concatenate([s.lengths for s in self.segments]) if self.segments else np.zeros(0, np.float32)
@@ -130,9 +80,7 @@ class Snapshot:
         self.norm = (K1 * (1 - B + B * lengths / max(avgdl, 1e-9))).astype(np.float32)
         self.df = np.zeros(len(self.vocab), np.float32)
         for seg, off in zip(self.segments, self.offsets, strict=True):
-            cols, rows, _ = seg.coo()
-            keep = self.alive[rows + off]
-            self.df += np.bincount(cols[keep], minlength=len(self.vocab)).astype(np.float32)[: len(self.vocab)]
+            self.df += seg.df(self.alive[off : off + len(seg.chunk_ids)], len(self.vocab))
 
     @property
     def size(self) -> int:
@@ -150,17 +98,30 @@ class Snapshot:
             return None
         out = np.zeros(len(self.chunk_ids), np.float32)
         for tid in ids:
-            df = self.df[tid] if tid < len(self.df) else 0.0
-            if df <= 0:
-                continue
+            rows, values = self._column(tid)
+            out[rows] += values
+        out[~self.alive] = 0.0
+        return out
+
+    def _column(self, tid: int) -> tuple[np.ndarray, np.ndarray]:
+        """(global rows, BM25 contribution) of one term, computed on first use and kept with this snapshot
+        (what bm25s stores for every term up front), so a frequent term costs one gather per question."""
+        got = self.columns.get(tid)
+        if got is not None:
+            return got
+        df = self.df[tid] if tid < len(self.df) else 0.0
+        parts_rows, parts_values = [np.zeros(0, np.int64)], [np.zeros(0, np.float32)]
+        if df > 0:
             idf = np.log1p((self.n_alive - df + 0.5) / (df + 0.5))
             for seg, off in zip(self.segments, self.offsets, strict=True):
                 rows, tf = seg.column(tid)
                 if len(rows):
-                    g = rows + off
-                    out[g] += idf * tf / (tf + self.norm[g])
-        out[~self.alive] = 0.0
-        return out
+                    g = rows.astype(np.int64) + off
+                    parts_rows.append(g)
+                    parts_values.append((idf * tf / (tf + self.norm[g])).astype(np.float32))
+        got = (np.concatenate(parts_rows), np.concatenate(parts_values))
+        self.columns[tid] = got
+        return got
 
     def positions(self) -> dict[str, int]:
         if self.rows_map is None:
@@ -193,68 +154,6 @@ class Snapshot:
         seg = Segment.from_coo(ids, docs, np.concatenate(lens), np.concatenate(cols), np.concatenate(rows),
                                np.concatenate(tfs), len(self.vocab))  # fmt: skip
         return Snapshot([seg] if ids else [], self.vocab, frozenset(), dict(self.meta))
-
-
-class SegmentFiles:
-    """Reading and writing segments and the manifest (see the module docstring for why this order)."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-
-    def write_segment(self, seg: Segment, vocab: dict[str, int]) -> str:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        used = np.flatnonzero(np.diff(seg.indptr))  # term ids present in this segment
-        terms = np.array(sorted(vocab, key=vocab.get), dtype=object)[used] if len(used) else np.zeros(0, object)
-        cols, rows, tf = seg.coo()
-        local = np.searchsorted(used, cols)
-        name = f"seg-{uuid.uuid4().hex}.npz"
-        tmp = self.folder / f".{name}.tmp"
-        with tmp.open("wb") as fh:
-            np.savez(fh, chunk_ids=np.array(seg.chunk_ids, dtype=str), doc_ids=np.array(seg.doc_ids, dtype=str),
-                     lengths=seg.lengths, terms=np.array(terms, dtype=str), cols=local.astype(np.int32), rows=rows,
-                     tf=tf)  # fmt: skip
-        os.replace(tmp, self.folder / name)
-        seg.name = name
-        return name
-
-    def read_segment(self, name: str, vocab: dict[str, int]) -> Segment:
-        with np.load(self.folder / name, allow_pickle=False) as z:
-            ids = [vocab.setdefault(str(t), len(vocab)) for t in z["terms"]]
-            cols = np.asarray(ids, np.int64)[z["cols"]] if len(ids) else np.zeros(0, np.int64)
-            seg = Segment.from_coo(z["chunk_ids"].tolist(), z["doc_ids"].tolist(), z["lengths"], cols, z["rows"],
-                                   z["tf"], len(vocab))  # fmt: skip
-        seg.name = name
-        return seg
-
-    def read_manifest(self) -> dict | None:
-        try:
-            meta = json.loads((self.folder / "current.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None
-        return meta if isinstance(meta, dict) and meta.get("format") == FORMAT else None
-
-    def write_manifest(self, meta: dict) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        tmp = self.folder / f".current-{uuid.uuid4().hex}.json"
-        tmp.write_text(json.dumps(meta), encoding="utf-8")
-        os.replace(tmp, self.folder / "current.json")
-
-    def sweep(self, keep: set[str]) -> None:
-        """Delete what no manifest names: bm25s folders of the old format at once; segments and temporary
-        files once old enough not to be another process's change in flight. The segments of the manifest
-        now on disk are kept too (another process may have published after us)."""
-        keep = keep | set((self.read_manifest() or {}).get("segments", []))
-        now = time.time()
-        for f in self.folder.glob("*"):
-            with contextlib.suppress(OSError):
-                if f.name.startswith("v-") and f.is_dir():
-                    shutil.rmtree(f, ignore_errors=True)
-                elif (
-                    f.name.startswith(("seg-", ".seg-", ".current-"))
-                    and f.name not in keep
-                    and now - f.stat().st_mtime > ORPHAN_AGE_S
-                ):
-                    f.unlink()
 
 
 class IncrementalLexicalIndex:

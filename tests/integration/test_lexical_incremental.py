@@ -102,7 +102,7 @@ KILLED = """
 import os, signal, sys
 from pathlib import Path
 from rag.app import build_app
-from rag.backends import lexical_index
+from rag.backends import lexical_index, lexical_segments
 from rag.backends.bm25 import LexicalIndex
 from rag.core.settings import Settings
 
@@ -111,7 +111,7 @@ qa = build_app(settings)
 index = LexicalIndex(qa.store, "parent-child", qa.retriever.lexical_folder)
 def killed(self, meta):
     os.kill(os.getpid(), signal.SIGKILL)  # after the new segment is written, before the manifest names it
-lexical_index.SegmentFiles.write_manifest = killed
+lexical_segments.SegmentFiles.write_manifest = killed
 index.refresh()
 """
 
