@@ -83,7 +83,9 @@ def main() -> None:
     from rag.app import build_app
 
     index_dir = Path(args.index_dir)
-    collection = args.collection or next(p.stem.removesuffix(".eval") for p in index_dir.glob("*_eval_*.eval.json"))
+    collection = args.collection or next(
+        (p.stem.removesuffix(".eval") for p in index_dir.glob("*_eval_*.eval.json")), "docqa_eval_25ffeb51e6"
+    )  # (the meta file appears when the eval's ingest finished; the default is this sample's collection)
     settings = Settings(
         _env_file=None,
         index_dir=index_dir,

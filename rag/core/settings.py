@@ -125,9 +125,10 @@ class Settings(BaseSettings):
     )
     dense_weight: float = Field(1.0, ge=0, description="Weight of the dense leg in fusion.")
     cjk_dense_weight: float = Field(
-        0.25,
+        0.0,
         ge=0,
-        description="Dense weight for questions mostly in Korean, Chinese or Japanese (MiniLM is English-only).",
+        description="MiniLM's weight for questions mostly in Korean, Chinese or Japanese (MiniLM is English-only; "
+        "the e5 leg carries them).",
     )
     lexical_weight: float = Field(1.0, ge=0, description="Weight of the lexical (BM25) leg in fusion.")
     multilingual: Literal["auto", "cross-lingual", "off"] = Field(
@@ -137,7 +138,7 @@ class Settings(BaseSettings):
         "extra); cross-lingual = e5 for every chunk and question (Korean questions find English passages and "
         "back; ingest ~4x slower); off = MiniLM and BM25 only.",
     )
-    e5_weight: float = Field(0.75, ge=0, description="Weight of the e5 leg for CJK questions.")
+    e5_weight: float = Field(1.5, ge=0, description="Weight of the e5 leg for CJK questions.")
     e5_english_weight: float = Field(
         0.5, ge=0, description="Weight of the e5 leg for other questions (cross-lingual mode only)."
     )
