@@ -270,6 +270,7 @@ class Library:
 
     def rebuild(self) -> None:
         """Drop the whole index (every strategy, the parents and the registry): after changing models."""
+        log.info("dropping the whole index (every strategy, the parents and the registry) to rebuild it")
         kinds = [k for s in ALL_STRATEGIES for k in (s.value, multilingual_kind(s))]
         self.store.drop([*kinds, PARENTS, REGISTRY])
 
@@ -291,6 +292,9 @@ class Library:
         unreachable chunks (every chosen one with `force`) from its stored vectors; the lexical index follows."""
         self.store.recover()
         reports = [self.store.repair(kind, force=force) for kind in self._index_kinds(strategies)]
+        for r in reports:
+            if r.rebuilt:
+                log.info("rebuilt the %s collection from its %d stored vectors", r.kind, r.records)
         rebuilt = sorted({base_strategy(r.kind) for r in reports if r.rebuilt})
         if rebuilt:
             self.refresh(rebuilt)
