@@ -99,6 +99,7 @@ class Prepared:
     report: FileReport
     started: float
     doc: LoadedDocument | None = None
+    busy: float = 0.0  # seconds spent on this file itself (reading, embedding, writing), not waiting its turn
     searchable: dict[str, list[Chunk]] = dataclasses.field(default_factory=dict)
     parents: list[Chunk] = dataclasses.field(default_factory=list)
     reused: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)  # text key -> stored vector
@@ -164,14 +165,16 @@ class Ingestor:
                         raise item
                     progress.file_started(item.report.source, n, len(files))
                     if item.final:
-                        item.report.seconds = time.perf_counter() - item.started
+                        item.report.seconds = item.busy
                         reports[i] = item.report
                         progress.file_done(item.report)
                         continue
+                    embed_started = time.perf_counter()
                     vectors = self._embed_unique(item, progress)
+                    item.busy += time.perf_counter() - embed_started
                     if writing is not None:
                         reports[writing[0]] = self._finish(*writing[1:], progress)
-                    writing = (i, item, writer.submit(self._write, item, vectors))
+                    writing = (i, item, writer.submit(self._timed_write, item, vectors))
                 if writing is not None:
                     reports[writing[0]] = self._finish(*writing[1:], progress)
                     writing = None
@@ -192,9 +195,17 @@ class Ingestor:
         except BaseException as exc:  # handed to the caller's thread, raised there
             out.put(exc)
 
+    def _timed_write(self, item: Prepared, vectors: dict[str, np.ndarray]) -> None:
+        write_started = time.perf_counter()
+        try:
+            self._write(item, vectors)
+        finally:
+            item.busy += time.perf_counter() - write_started
+
     def _finish(self, item: Prepared, future: Future, progress: Progress) -> FileReport:
         future.result()  # an unexpected store error ends the batch, as it always did
-        item.report.seconds = time.perf_counter() - item.started
+        # The file's own time: in the overlapped batch it also waits for the next file's embedding.
+        item.report.seconds = item.busy
         progress.file_done(item.report)
         return item.report
 
@@ -221,6 +232,14 @@ class Ingestor:
         self, path: Path, strategies: list[Strategy], source: str | None = None, batch: dict[str, str] | None = None
     ) -> Prepared:
         """Hash, skip if unchanged, read (sandboxed) and chunk one file; never raises for bad input."""
+        started = time.perf_counter()
+        item = self._prepare(path, strategies, source, batch)
+        item.busy += time.perf_counter() - started
+        return item
+
+    def _prepare(
+        self, path: Path, strategies: list[Strategy], source: str | None, batch: dict[str, str] | None
+    ) -> Prepared:
         key = source or path.name
         item = Prepared(FileReport(path=str(path), source=key, status="failed"), time.perf_counter())
         try:
