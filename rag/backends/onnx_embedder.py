@@ -28,6 +28,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -48,6 +49,10 @@ INT8_TOLERANCE = 0.05  # int8 moves vectors by ~0.015; this only catches a broke
 def embedder_name(model: str, backend: str) -> str:
     """The fingerprint name: torch and fp32 ONNX share it (same vectors), int8 does not."""
     return f"{model}+onnx-int8" if backend == "onnx-int8" else model
+
+
+RECENT_SIZE = 4096  # texts remembered (384 floats each: ~6 MB)
+RECENT_TEXT_CHARS = 2000  # sentences and questions, not whole parent passages
 
 
 class OnnxEmbedder:
@@ -74,6 +79,10 @@ class OnnxEmbedder:
         self._torch: SentenceTransformerEmbedder | None = None
         self._dimension: int | None = None
         self._lock = threading.Lock()
+        # Answering embeds the same source sentences up to three times (the extractive composer, citation
+        # resolution, the judge): a small text -> vector memory makes the second and third time free.
+        self._recent: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._recent_lock = threading.Lock()
 
     @property
     def folder(self) -> Path:
@@ -147,7 +156,22 @@ class OnnxEmbedder:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         assert self._onnx is not None
-        return self._onnx.embed(list(texts), self._batch_size)
+        texts = list(texts)
+        with self._recent_lock:
+            known = {t: self._recent[t] for t in set(texts) if t in self._recent}
+            for t in known:
+                self._recent.move_to_end(t)
+        todo = list(dict.fromkeys(t for t in texts if t not in known))
+        if todo:
+            fresh = self._onnx.embed(todo, self._batch_size)
+            with self._recent_lock:
+                for t, v in zip(todo, fresh, strict=True):
+                    known[t] = v
+                    if len(t) <= RECENT_TEXT_CHARS:
+                        self._recent[t] = v
+                while len(self._recent) > RECENT_SIZE:
+                    self._recent.popitem(last=False)
+        return np.stack([known[t] for t in texts]).astype(np.float32, copy=False)
 
     def embed_query(self, text: str) -> np.ndarray:
         return self.embed([text])[0]

@@ -64,9 +64,26 @@ def test_onnx_vectors_match_torch_on_real_text(onnx_cache, embedder):
     cosine = (fast * ref).sum(axis=1)
     assert cosine.min() > 1 - 1e-3, cosine.min()
     assert np.allclose(np.linalg.norm(fast, axis=1), 1.0, atol=1e-5)
-    # Batch composition (padding) does not change a text's vector.
-    single = np.stack([model.embed_query(t) for t in texts[:5]])
+    # Batch composition (padding) does not change a text's vector (a fresh model: no remembered vectors).
+    alone = OnnxEmbedder(cache_dir=onnx_cache, batch_size=16)
+    single = np.stack([alone.embed_query(t) for t in texts[:5]])
     assert np.abs(single - fast[:5]).max() < 1e-4
+
+
+def test_remembered_vectors_are_the_same_vectors_in_the_callers_order(onnx_cache, monkeypatch):
+    import rag.backends.onnx_embedder as onnx_embedder
+
+    texts = _real_texts()[:12]
+    model = OnnxEmbedder(cache_dir=onnx_cache, batch_size=4)
+    first = model.embed(texts[:8])
+    monkeypatch.setattr(onnx_embedder, "RECENT_SIZE", 6)
+    mixed = [texts[9], texts[2], texts[9], texts[7], texts[0]]
+    again = model.embed(mixed)
+    reference = OnnxEmbedder(cache_dir=onnx_cache, batch_size=4).embed(mixed)
+    assert again.shape == (5, first.shape[1]) and again.dtype == np.float32
+    assert np.abs(again - reference).max() < 1e-4
+    assert np.array_equal(again[0], again[2]) and np.array_equal(again[1], first[2])
+    assert len(model._recent) <= 6  # bounded: oldest forgotten first
 
 
 def test_fingerprint_is_shared_with_torch_but_not_with_int8(make_settings):
