@@ -150,7 +150,7 @@ def print_answer(result, text: bool = True) -> None:
         out.print(f"  [dim]{result.dropped_markers} marker(s) pointed at no source and were dropped[/]")
     f = result.faithfulness
     if f is not None:
-        label = "heuristic judge" if f.judge == "heuristic" else f.judge
+        label = {"heuristic": "heuristic judge", "learned": "learned offline judge"}.get(f.judge, f.judge)
         out.print(f"\n[bold]Faithfulness[/] {f.score:.0%} ({f.band}) — {label}")
         for v in f.verdicts:
             if v.verdict != "supported":

@@ -44,6 +44,7 @@ _NUMBER = re.compile(r"\d{1,3}")
 BAND_LABEL = {"high": "Well supported", "medium": "Partly supported", "low": "Weakly supported"}
 VERDICT_LABEL = {"supported": "Supported", "not_supported": "Not supported", "contradicted": "Contradicted"}
 VERDICT_ICON = {"supported": "✓", "not_supported": "✗", "contradicted": "⚠"}
+OFFLINE_JUDGES = {"heuristic": "heuristic judge", "learned": "learned offline judge"}
 
 
 def mode_banner(llm_enabled: bool) -> str:
@@ -54,7 +55,8 @@ def mode_banner(llm_enabled: bool) -> str:
         "warn",
         "Extractive mode — no language model configured.",
         "Answers quote the best-matching sentences of your documents and the faithfulness score comes from "
-        "a heuristic judge. For generated answers, set <code>OPENAI_API_KEY</code> (OpenAI) or "
+        "an offline judge learned from labelled data. For generated answers, set "
+        "<code>OPENAI_API_KEY</code> (OpenAI) or "
         "<code>OPENAI_BASE_URL</code> (a local server such as Ollama or vLLM) and restart "
         "<code>docqa ui</code>.",
         html_body=True,
@@ -338,7 +340,7 @@ def faithfulness_html(
     off_topic = relevance is not None and relevance.band == "low"
     if relevance is not None and relevance.band != "high" and band == "high":
         band = "medium" if not off_topic else "low"
-    judge = "heuristic judge" if f.judge == "heuristic" else f"judge: {f.judge.removeprefix('llm:')}"
+    judge = OFFLINE_JUDGES.get(f.judge) or f"judge: {f.judge.removeprefix('llm:')}"
     bad = [v for v in f.verdicts if v.verdict != "supported"]
     summary = f"{len(f.verdicts)} claim{'s' if len(f.verdicts) != 1 else ''} checked"
     if bad:
