@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ingest.loaders import supported_types
 from rag.answer.answerer import AskOptions
@@ -32,6 +31,7 @@ from ui.cli_output import (
     out,
     print_answer,
     print_health,
+    progress_bars,
     report_table,
     skipped_lines,
     stream_answer,
@@ -110,14 +110,7 @@ def ingest(
         qa.library.rebuild()
     try:
         qa.warm_up()
-        with Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=console,
-            disable=as_json or not console.is_terminal,
-        ) as progress:
+        with progress_bars(console, disable=as_json or not console.is_terminal) as progress:
             reports = qa.library.add_paths(paths, strategies, glob=glob, progress=RichProgress(progress))
     except (FingerprintMismatch, StoreUnavailable) as exc:
         raise fail(str(exc)) from None

@@ -14,7 +14,7 @@ from datetime import datetime
 
 import typer
 from rich.console import Console
-from rich.progress import Progress
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
@@ -31,6 +31,18 @@ out = Console(width=None if sys.stdout.isatty() else _PIPED_WIDTH)
 def fail(message: str, code: int = 2) -> typer.Exit:
     console.print(f"[red]error:[/] {message}")
     return typer.Exit(code)
+
+
+def progress_bars(console: Console, *, disable: bool) -> Progress:
+    """The one bar layout of every long CLI step (ingest, on-demand builds), so they read alike."""
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        disable=disable,
+    )
 
 
 class RichProgress:

@@ -7,10 +7,9 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from rag.core.types import FileReport, Strategy
-from ui.cli_output import RichProgress
+from ui.cli_output import RichProgress, progress_bars
 
 
 def build_on_demand(qa: Any, strategy: Strategy | str, console: Console, *, quiet: bool = False) -> list[FileReport]:
@@ -21,14 +20,7 @@ def build_on_demand(qa: Any, strategy: Strategy | str, console: Console, *, quie
         return []
     if not quiet:
         console.print(f"building the {strategy.value} index for {len(todo)} document(s) (first use of it)")
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        disable=quiet or not console.is_terminal,
-    ) as progress:
+    with progress_bars(console, disable=quiet or not console.is_terminal) as progress:
         reports = qa.library.ensure_strategy(strategy, progress=RichProgress(progress))
     for r in reports:
         if r.status == "failed":
