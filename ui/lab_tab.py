@@ -240,13 +240,13 @@ def _chart(report: Report) -> Any:
 def build_tab(qa: DocQA, *, concurrency_limit: int = 1) -> None:
     """The tab and its event; call inside the app's gr.Tabs."""
     lab = Lab(qa)
-    strategies = [s.value for s in ALL_STRATEGIES]
-    configured = [s.value for s in qa.settings.strategies]
+    strategies = [s.value for s in ALL_STRATEGIES]  # all by default: comparing them is the lab's point
     with gr.Tab("Strategy lab", id="lab", elem_id="dq-tab-lab"):
         gr.Markdown(
             "Which chunking strategy suits **your** documents? The lab writes test questions from your "
             "library, retrieves each with every strategy and with two common baselines, and compares how "
-            "often the answer is found. It only reads the library; chat and uploads keep working meanwhile.",
+            "often the answer is found. Strategies that ingest did not build are built first, with a progress bar; "
+            "chat and uploads keep working meanwhile.",
             elem_classes="dq-small",
         )
         with gr.Row(equal_height=False, elem_classes="dq-toolbar"):
@@ -254,7 +254,7 @@ def build_tab(qa: DocQA, *, concurrency_limit: int = 1) -> None:
                 5, MAX_QUESTIONS, value=DEFAULT_QUESTIONS, step=5, label="Questions", scale=2, elem_id="dq-lab-n"
             )
             chosen = gr.CheckboxGroup(
-                strategies, value=configured, label="Strategies to compare", scale=3, elem_id="dq-lab-strategies"
+                strategies, value=strategies, label="Strategies to compare", scale=3, elem_id="dq-lab-strategies"
             )
             run_btn = gr.Button("Run the lab", variant="primary", scale=1, elem_id="dq-lab-run")
         message = gr.HTML("", elem_id="dq-lab-message")
