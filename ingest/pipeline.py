@@ -257,11 +257,11 @@ class Ingestor:
             twin_source = twin.source if twin is not None else (batch or {}).get(doc_id)
             if twin_source is not None and twin_source != key:
                 raise LoadError(f"same content as the already ingested {twin_source!r}; skipped")
-            if batch is not None:
-                batch[doc_id] = key
             doc = self.loader(path, max_bytes=self.max_bytes, max_pages=self.max_pages)
             doc = dataclasses.replace(doc, source=key, doc_id=doc_id, path=str(path.resolve()))
             self._chunk(item, doc, wanted)
+            if batch is not None:  # only a file that read well is "the same content" for the next one
+                batch[doc_id] = key
         except LoadError as exc:
             item.report.error = str(exc)
         except OSError as exc:

@@ -189,7 +189,7 @@ def test_memory_bomb_fails_alone_and_the_next_file_is_ingested(make_app, tmp_pat
 
 
 class PidsAtStart:
-    """Progress hook that notes the sandbox's worker pids as each file starts."""
+    """Notes the sandbox's worker pids as each file starts being read."""
 
     def __init__(self, loader) -> None:
         self.loader, self.pids = loader, {}
@@ -217,7 +217,15 @@ def test_looping_pdf_times_out_its_worker_is_killed_and_the_batch_goes_on(make_a
     shutil.copy(SAMPLES / "solar_system_guide.md", folder / "c_after.md")
     qa = make_app(file_timeout_s=4)
     progress = PidsAtStart(qa.loader)
-    first, bomb, after = qa.ingestor.ingest_paths([folder], SENTENCE, progress=progress)
+    read = qa.ingestor.loader
+
+    def noting_read(path, **limits):  # files are read ahead of file_started now: note the pids as each is read
+        progress.file_started(path.name, 0, 0)
+        return read(path, **limits)
+
+    qa.ingestor.loader = noting_read
+    read(SAMPLES / "heat_pumps.pdf")  # a warm worker, reused by whichever file comes first (smallest first)
+    first, bomb, after = qa.ingestor.ingest_paths([folder], SENTENCE)
     assert first.status == "ingested" and after.status == "ingested"
     assert bomb.status == "failed" and bomb.error == "timed out after 4 s while reading"
     assert bomb.seconds < 15
