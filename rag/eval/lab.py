@@ -39,7 +39,7 @@ def library_documents(qa) -> list[LoadedDocument]:
     """Each stored document's text, rebuilt from its chunks at their offsets (gaps become spaces)."""
     pieces: dict[str, list] = {}
     titles: dict[str, str] = {}
-    kinds = [s.value for s in qa.settings.strategies] + [PARENTS]
+    kinds = [s.value for s in ALL_STRATEGIES] + [PARENTS]  # whichever strategies ingest built
     for kind in kinds:
         try:
             for c in qa.store.iter_chunks(kind):

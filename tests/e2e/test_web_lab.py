@@ -77,19 +77,17 @@ def test_lab_endpoint_on_an_empty_library_returns_a_message(make_app):
     assert _rows(table) == [] and image is None and method == "" and recommended == ""
 
 
-def test_lab_leaves_out_strategies_that_are_not_indexed(make_app):
+def test_lab_builds_the_strategies_ingest_left_out(make_app):
     qa = make_app()
     qa.warm_up()
     _ingest(qa, ("solar_system_guide.md", "company_handbook.txt"), ["sentence"])
     _ingest(qa, ("heat_pumps.pdf",), ["sentence", "overlap"])
     lab = Lab(qa)
     message, _, table, _, _ = lab.run(5, ["sentence", "overlap", "parent-child"], progress=lambda *a, **k: None)
-    assert "parent-child is not indexed for any document" in message
-    assert "overlap is indexed for 1 of 3 documents" in message
-    assert [r[0] for r in table["data"]] == ["sentence", "overlap", *BASELINES]
+    assert "Compared 3 strategies" in message, message
+    assert [r[0] for r in table["data"]] == ["sentence", "overlap", "parent-child", *BASELINES]
+    assert not qa.library.missing("overlap") and not qa.library.missing("parent-child")  # built on demand
 
-    message, *_ = lab.run(5, ["parent-child"], progress=lambda *a, **k: None)
-    assert "None of the chosen strategies is indexed" in message
     message, *_ = lab.run(5, [], progress=lambda *a, **k: None)
     assert "Choose at least one strategy" in message
     message, *_ = lab.run(5, ["semantic"], progress=lambda *a, **k: None)
