@@ -28,6 +28,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bench_results import write_results  # noqa: E402  (this folder: the script's own)
+from retrieval import ranked_passages  # noqa: E402  (benchmarks/retrieval.py)
 
 from rag.core.settings import Settings, offline_environment  # noqa: E402
 
@@ -37,7 +38,6 @@ from rag.core.types import PARENTS  # noqa: E402
 from rag.eval.datasets import load_korquad  # noqa: E402
 from rag.eval.metrics import Passage, judge_question, summarize  # noqa: E402
 from rag.retrieval.fusion import fuse  # noqa: E402
-from rag.retrieval.hybrid import Retriever  # noqa: E402
 
 KORQUAD = REPO.parent / "shared" / "data" / "qa" / "korquad1" / "KorQuAD_v1.0_dev.json"
 RANK_DEPTH = 200
@@ -66,13 +66,7 @@ def replay(pool, parents, words, mode: str, w_mini: float, w_e5: float) -> list[
     else:
         fmode = {"lexical": "lexical", "minilm": "dense"}.get(mode, "hybrid")
         ranked = fuse(cands, fmode, method="sum", dense_weight=w_mini, lexical_weight=1.0, e5_weight=w_e5)
-    out = []
-    for c in Retriever._group(ranked, RANK_DEPTH):
-        chunk = parents.get(c.chunk.parent_id, c.chunk) if c.chunk.parent_id else c.chunk
-        if chunk.id not in words:
-            words[chunk.id] = len(WORD.findall(chunk.text))
-        out.append(Passage(chunk.source, chunk.start, chunk.end, chunk.text, words[chunk.id]))
-    return out
+    return ranked_passages(ranked, parents, words)
 
 
 def main() -> None:

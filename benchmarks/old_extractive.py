@@ -12,6 +12,7 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 
 from rag.answer.citations import overlap, sentence_spans, support_score, unit_rows
+from rag.answer.extractive import with_marker
 from rag.answer.prompts import REFUSAL
 from rag.core.protocols import Embedder
 from rag.core.text import content_words
@@ -101,7 +102,7 @@ class OldExtractiveGenerator:
         chosen = self.select(question, sources)
         if not chosen:
             return REFUSAL
-        return " ".join(_with_marker(" ".join(s.chunk.text[a:b].split()), s.number) for s, a, b, _ in chosen)
+        return " ".join(with_marker(" ".join(s.chunk.text[a:b].split()), s.number) for s, a, b, _ in chosen)
 
     def stream(
         self, question: str, sources: Sequence[Source], history: Sequence[HistoryItem] | None = None
@@ -117,10 +118,3 @@ _REFERRING_OPENERS = frozenset(_OPENER_TEXT.split())
 def _opens_with_reference(sentence: str) -> bool:
     first = re.match(r"\W*(\w+)", sentence)
     return bool(first) and first.group(1).lower() in _REFERRING_OPENERS
-
-
-def _with_marker(sentence: str, number: int) -> str:
-    """'Paris is big.' -> 'Paris is big [1].' (the marker stays inside the sentence it supports)."""
-    if sentence and sentence[-1] in ".!?。":
-        return f"{sentence[:-1]} [{number}]{sentence[-1]}"
-    return f"{sentence} [{number}]"

@@ -235,7 +235,7 @@ def gather_pools(qa, items, embedder, max_fetch: int) -> dict[str, list]:
 
 
 def replay(pool, parents, fetch_k: int, mode: str, method: str, wd: float, wl: float, rrf_k: int, words):
-    from rag.retrieval.hybrid import Retriever, fuse
+    from rag.retrieval.hybrid import fuse
 
     cands = [
         c
@@ -244,6 +244,14 @@ def replay(pool, parents, fetch_k: int, mode: str, method: str, wd: float, wl: f
         or (mode != "dense" and c.lexical_rank and c.lexical_rank <= fetch_k)
     ]
     ranked = fuse(cands, mode, method=method, dense_weight=wd, lexical_weight=wl, rrf_k=rrf_k)
+    return ranked_passages(ranked, parents, words)
+
+
+def ranked_passages(ranked, parents: dict, words: dict) -> list[Passage]:
+    """Fused candidates -> the passages the metrics read: grouped like the Retriever, children shown as
+    their parents, word counts memoised in `words` across questions."""
+    from rag.retrieval.hybrid import Retriever
+
     out = []
     for c in Retriever._group(ranked, RANK_DEPTH):
         chunk = parents.get(c.chunk.parent_id, c.chunk) if c.chunk.parent_id else c.chunk
