@@ -21,8 +21,10 @@ $(VENV)/.installed: pyproject.toml
 install: $(VENV)/.installed ocr
 
 # Debian's chromium for the browser tests (never `playwright install`, which downloads).
+# fonts-noto-cjk: the browser tests ask Korean questions and take screenshots of Hangul text.
 browser:
 	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+	@fc-list :lang=ko 2>/dev/null | grep -q . || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-cjk >/dev/null)
 
 # Debian's Tesseract with English and Korean data, for OCR of scanned PDF pages (ingest/loaders/ocr.py);
 # skipped when both languages are already there. Without it docqa still runs and says scanned pages were skipped.

@@ -202,7 +202,8 @@ class SandboxLoader:
         self, path: str | Path, *, max_bytes: int | None = None, max_pages: int | None = None
     ) -> LoadedDocument:
         message = {"path": str(path), "max_bytes": max_bytes, "max_pages": max_pages, "cpu_s": self.timeout_s}
-        for attempt in range(2):
+        crashed: LoadError | None = None
+        for attempt in range(3):
             worker = self._acquire()
             keep = False
             try:
@@ -216,7 +217,13 @@ class SandboxLoader:
                 # Exit status 0 before any reply: the worker retired (idle) as the request arrived.
                 if died.returncode == 0 and attempt == 0:
                     continue
-                raise self._death_reason(died.returncode) from None
+                death = self._death_reason(died.returncode)
+                if isinstance(death, LoaderCrashed) and crashed is None and str(path).lower().endswith(".pdf"):
+                    # PDFium (C) aborts where pypdf raises: read the file once more with pypdf alone, which
+                    # reads it or says why (e.g. out of memory) instead of "crashed".
+                    crashed, message = death, {**message, "pdfium": False}
+                    continue
+                raise death from None
             finally:
                 self._release(worker, keep)
             return self._result(reply)

@@ -152,7 +152,8 @@ def _load(request: dict, limit_bytes: int) -> dict:
     # OCR stops starting pages before the parent's wall-clock limit (request["cpu_s"]) kills the whole file.
     budget = ocr.BUDGET_SHARE * float(request.get("cpu_s") or 300)
     try:
-        with loaders.sandbox_pdf_limits(), ocr.time_budget(budget):  # our limits bound the readers
+        reader = contextlib.nullcontext() if request.get("pdfium", True) else loaders.pypdf_only()
+        with loaders.sandbox_pdf_limits(), ocr.time_budget(budget), reader:  # our limits bound the readers
             doc = loaders.load_document(request["path"], max_bytes=request["max_bytes"], max_pages=request["max_pages"])
     except MemoryError:
         return {"kind": "memory"}

@@ -46,6 +46,7 @@ if TYPE_CHECKING:
         extract_page,
         open_pdf,
         pdf_title,
+        pypdf_only,
         read_pdf_pages,
         sandbox_pdf_limits,
     )
@@ -138,6 +139,7 @@ def preload(registry: Iterable[Format] = REGISTRY) -> None:
 _LAZY: Mapping[str, str] = {
     "SANDBOX_PDF_ELEMENTS": "ingest.loaders.pdf",
     "sandbox_pdf_limits": "ingest.loaders.pdf",
+    "pypdf_only": "ingest.loaders.pdf",
     "open_pdf": "ingest.loaders.pdf",
     "pdf_title": "ingest.loaders.pdf",
     "extract_page": "ingest.loaders.pdf",
@@ -181,6 +183,7 @@ __all__ = [
     "open_pdf",
     "pdf_title",
     "preload",
+    "pypdf_only",
     "read_pdf_pages",
     "sandbox_pdf_limits",
     "supported_types",

@@ -1,14 +1,15 @@
-"""PDF: pypdf page by page, with the metadata title and per-page quality warnings.
+"""PDF: pypdf opens and vets the file, PDFium reads each page's text; metadata title and page warnings.
 
-The content decides, not only the name: a `.pdf` must carry a `%PDF-` header. Every pypdf failure is
-turned into a `LoadError` with a one-line reason; a failure on one page becomes that page's warning, and
-only a file where every page fails is rejected. Repairs pypdf logs while reading a damaged file become one
-document warning, so a user learns why a file's text may be incomplete.
-
-Page text is cleaned by ingest/loaders/pdf_text.py. A page whose words run together (or that carries
-glued footnote digits) is read a second time with PDFium (ingest/loaders/pdf_second.py), and a page
-without a text layer is read by OCR when Tesseract is installed (ingest/loaders/ocr.py); both need the
-file's bytes, which `_Second` keeps, opening PDFium only for a file that has such a page.
+The content decides, not only the name: a `.pdf` must carry a `%PDF-` header. pypdf opens the file
+(encryption, the page tree, the title, JavaScript, the repairs it logs while reading a damaged file) and
+every failure there is a `LoadError` with a one-line reason. Page text comes from PDFium
+(ingest/loaders/pdf_pdfium.py): ~7 ms a page against pypdf's ~60-100, which made pypdf the largest cost of
+an ingest after the embedder (long_en: 49 s of reading for 872 pages, 2.2 s with PDFium), and PDFium keeps
+the spaces pypdf drops on LaTeX PDFs. pypdf's text is the fallback: for a file PDFium cannot open, a page
+it fails on or finds no text on, and a page whose PDFium text still reads badly (words run together,
+glued footnote digits), where the better-scoring text that keeps the page's characters wins. A failure
+on one page becomes that page's warning; only a file where every page fails is rejected. A page without a
+text layer is read by OCR when Tesseract is installed (ingest/loaders/ocr.py).
 Words hyphenated across a line break ("exam-\\nple")
 are kept as they are: without a dictionary a line-break hyphen cannot be told from a real one
 ("high-\\nlevel"), and a wrong join corrupts a real word, while an unjoined split only costs a little
@@ -19,6 +20,7 @@ Importing this module imports pypdf (~200 ms); the registry imports it only when
 
 from __future__ import annotations
 
+import contextvars
 import io
 import logging
 import re
@@ -33,7 +35,7 @@ from pypdf import PdfReader
 from pypdf import errors as pdf_errors
 
 from ingest import quality
-from ingest.loaders import ocr, pdf_second
+from ingest.loaders import ocr, pdf_pdfium
 from ingest.loaders.common import Extracted, make_page
 from ingest.loaders.errors import CorruptFile, EmptyDocument, EncryptedPdf, LoadError, TooLarge, WrongContent
 from ingest.loaders.errors import one_line as _one_line
@@ -68,6 +70,21 @@ def _pdf_log() -> Iterator[_PdfLog]:
         yield handler
     finally:
         logger.removeHandler(handler)
+
+
+# False while reading a file again after PDFium crashed the worker on it (ingest/sandbox.py): a C library
+# that runs out of memory aborts the process, where pypdf raises MemoryError and gets a specific reason.
+_USE_PDFIUM: contextvars.ContextVar[bool] = contextvars.ContextVar("docqa_use_pdfium", default=True)
+
+
+@contextmanager
+def pypdf_only() -> Iterator[None]:
+    """Read PDFs in this block with pypdf alone (PDFium is not opened)."""
+    token = _USE_PDFIUM.set(False)
+    try:
+        yield
+    finally:
+        _USE_PDFIUM.reset(token)
 
 
 SANDBOX_PDF_ELEMENTS = 2_000_000  # 10x what Microsoft's 10-Q filings need (shared/data/qa/docugami_sec10q)
@@ -156,54 +173,80 @@ def _resources_have_images(resources, depth: int) -> bool:
     return False
 
 
-class _Second:
-    """The file's PDFium document, opened on first need (a flagged or a scanned page)."""
+class _Pdfium:
+    """The file's PDFium document, opened once on first use; None when PDFium refuses the file (pypdf
+    then reads every page)."""
 
     def __init__(self, data: bytes | None) -> None:
         self.data = data
         self._document = None
+        self.refused: str | None = None if _USE_PDFIUM.get() else "PDFium is off for this file"
 
     @classmethod
-    def of(cls, reader: PdfReader) -> _Second:
+    def of(cls, reader: PdfReader) -> _Pdfium:
         stream = getattr(reader, "stream", None)
         return cls(stream.getvalue() if isinstance(stream, io.BytesIO) else None)
 
     def document(self):
-        if self._document is None and self.data is not None:
-            self._document = pdf_second.open_document(self.data)
+        if self._document is None and self.data is not None and self.refused is None:
+            try:
+                self._document = pdf_pdfium.open_document(self.data)
+            except Exception as exc:  # pypdf opened it, so pypdf reads it
+                self.refused = _reason(exc)
         return self._document
+
+    def page_text(self, index: int) -> str | None:
+        """PDFium's text of a page, or None when PDFium cannot give it."""
+        document = self.document()
+        if document is None:
+            return None
+        try:
+            return pdf_pdfium.page_text(document, index)
+        except Exception:
+            return None
 
 
 def extract_page(reader: PdfReader, index: int) -> Page:
     """Page `index` (0-based) as a `Page` numbered index + 1, with its quality warnings (no OCR)."""
-    return _extract(reader, index, _Second.of(reader))[0]
+    return _extract(reader, index, _Pdfium.of(reader))[0]
 
 
-def _extract(reader: PdfReader, index: int, second: _Second) -> tuple[Page, list[quality.Issue]]:
+def _pypdf_text(reader: PdfReader, index: int) -> str:
+    return normalize_pdf_text(reader.pages[index].extract_text() or "")
+
+
+def _extract(reader: PdfReader, index: int, pdfium: _Pdfium) -> tuple[Page, list[quality.Issue]]:
     number = index + 1
-    page = None
-    try:
-        page = reader.pages[index]
-        text = normalize_pdf_text(page.extract_text() or "")
-    except Exception as exc:  # one bad page must not sink the document
-        issues = [quality.Issue(quality.EXTRACTION_FAILED, _reason(exc))]
-        return make_page(number, "", issues), issues
+    text = pdfium.page_text(index)
+    from_pdfium = bool(text and text.strip())
+    if not from_pdfium:  # refused, or no text: pypdf finds text PDFium skips on some pages
+        try:
+            text = _pypdf_text(reader, index)
+        except Exception as exc:  # one bad page must not sink the document (nor hide why it failed)
+            issues = [quality.Issue(quality.EXTRACTION_FAILED, _reason(exc))]
+            return make_page(number, "", issues), issues
     non_space = len(text) - text.count(" ") - text.count("\n")
     if non_space == 0:
-        issues = [quality.check_empty_page(_has_images(page))]
-    elif non_space < quality.LITTLE_TEXT_CHARS and _has_images(page):
+        issues = [quality.check_empty_page(_page_has_images(reader, index))]
+    elif non_space < quality.LITTLE_TEXT_CHARS and _page_has_images(reader, index):
         issues = [quality.Issue(quality.LITTLE_TEXT)]
     else:
-        issues = quality.check_text(text)
-        if pdf_second.needs_second(text):
+        if from_pdfium and pdf_pdfium.needs_second(text):
             try:
-                document = second.document()
-                better = pdf_second.page_text(document, index) if document is not None else ""
-            except Exception:  # PDFium refusing a file pypdf read: keep pypdf's text
-                better = ""
-            if better and pdf_second.choose(text, better):
-                text, issues = better, quality.check_text(better)
+                other = _pypdf_text(reader, index)
+            except Exception:  # pypdf failing where PDFium read: keep PDFium's text
+                other = ""
+            if other and pdf_pdfium.choose(text, other):
+                text = other
+        issues = quality.check_text(text)
     return make_page(number, text, issues), issues
+
+
+def _page_has_images(reader: PdfReader, index: int) -> bool:
+    try:
+        return _has_images(reader.pages[index])
+    except Exception:
+        return False
 
 
 def read_pdf_pages(path: str | Path, numbers: Iterable[int] | None = None) -> list[Page]:
@@ -224,17 +267,17 @@ def load(data: bytes, path: Path, *, max_pages: int | None) -> Extracted:
             raise TooLarge(f"{count} pages, over the limit of {max_pages}")
         title = pdf_title(reader)
         script = pdf_javascript(reader)
-        second = _Second(data)
+        pdfium = _Pdfium(data)
         pages: list[Page] = []
         issues: list[list[quality.Issue]] = []
         for i in range(count):
-            page, page_issues = _extract(reader, i, second)
+            page, page_issues = _extract(reader, i, pdfium)
             pages.append(page)
             issues.append(page_issues)
     failed = [i[0] for i in issues if i and i[0].kind == quality.EXTRACTION_FAILED]
     if len(failed) == count:
         raise CorruptFile(f"unreadable PDF: text extraction failed on every page ({failed[0].detail})")
-    warnings = _ocr_scanned(pages, issues, second)
+    warnings = _ocr_scanned(pages, issues, pdfium)
     if not any(p.text for p in pages):
         why = "no extractable text (scanned PDF without a text layer?)"
         if warnings and ocr.INSTALL_HINT in warnings[0]:
@@ -298,7 +341,7 @@ def pdf_javascript(reader: PdfReader) -> str:
     return ", ".join(found)
 
 
-def _ocr_scanned(pages: list[Page], issues: list[list[quality.Issue]], second: _Second) -> list[str]:
+def _ocr_scanned(pages: list[Page], issues: list[list[quality.Issue]], pdfium: _Pdfium) -> list[str]:
     """Replace the text of pages without a text layer by OCR, in place; returns document warnings (why
     some scanned pages were not read). A page whose layer holds a few characters keeps them unless OCR
     finds more."""
@@ -310,10 +353,9 @@ def _ocr_scanned(pages: list[Page], issues: list[list[quality.Issue]], second: _
     engine = ocr.tesseract()
     if engine is None:
         return [f"{quality.format_pages(numbers)}: scanned pages not read: OCR is not available; {ocr.INSTALL_HINT}"]
-    try:
-        document = second.document()
-    except Exception as exc:
-        why = f"PDFium cannot open the file ({_reason(exc)})"
+    document = pdfium.document()
+    if document is None:
+        why = f"PDFium cannot open the file ({pdfium.refused or 'no bytes'})"
         return [f"{quality.format_pages(numbers)}: scanned pages not read: {why}"]
     slowest = 0.0
     for n, i in enumerate(scanned):

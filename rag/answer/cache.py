@@ -188,7 +188,8 @@ def answer_key(settings: Settings, embedder_name: str, chunker_params: dict | No
         "fetch_k": settings.fetch_k,
         "fusion": settings.fusion,
         "weights": [settings.dense_weight, settings.cjk_dense_weight, settings.lexical_weight, settings.rrf_k],
-        "multilingual": [settings.multilingual, settings.e5_weight, settings.e5_english_weight],
+        "multilingual": [settings.multilingual, settings.e5_weight, settings.e5_english_weight]
+        + ([settings.cross_lingual_slots] if settings.multilingual == "cross-lingual" else []),
         "budget": settings.context_budget_tokens,
         "llm": settings.llm_enabled,
         "server": settings.openai_base_url if settings.llm_enabled else None,

@@ -176,6 +176,11 @@ class OnnxEmbedder:
     def embed_query(self, text: str) -> np.ndarray:
         return self.embed([text])[0]
 
+    def forget_recent(self) -> None:
+        """Drop the remembered vectors (benchmarks time real embedding, not the memory)."""
+        with self._recent_lock:
+            self._recent.clear()
+
 
 def make_embedder(settings: Settings):
     """The embedder the settings ask for (DOCQA_EMBEDDING_BACKEND)."""

@@ -1,5 +1,5 @@
-"""PDF pages as images with the quote highlighted, rendered by PDFium (pypdfium2, already the second
-PDF reader in ingest/loaders/pdf_second.py: no new dependency).
+"""PDF pages as images with the quote highlighted, rendered by PDFium (pypdfium2, already the
+PDF text reader in ingest/loaders/pdf_pdfium.py: no new dependency).
 
 The quote's position comes from the page's own text layer: `find_quote` locates it in PDFium's text of
 the page (case, spacing and hyphenation ignored), and PDFium's text rectangles for those characters give

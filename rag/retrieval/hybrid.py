@@ -35,7 +35,15 @@ import numpy as np
 from rag.core.errors import ModelNotAvailable
 from rag.core.protocols import ChunkIndex, Embedder, LexicalIndex
 from rag.core.types import PARENTS, Chunk, Hit, Strategy, multilingual_kind
-from rag.retrieval.fusion import Candidate, best_similarity, dense_weight_for, e5_weight_for, fuse, mmr_select
+from rag.retrieval.fusion import (
+    Candidate,
+    best_similarity,
+    dense_weight_for,
+    e5_weight_for,
+    fuse,
+    mmr_select,
+    reserve_other_language,
+)
 
 __all__ = ["CLOSEST", "MODES", "Candidate", "Retrieval", "Retriever", "dense_weight_for", "fuse", "mmr_select"]
 
@@ -159,6 +167,8 @@ class Retriever:
             rrf_k=s.rrf_k,
             e5_weight=e5_weight if e5vec is not None else 0.0,
         )
+        if e5vec is not None and s.multilingual == "cross-lingual":
+            ranked = reserve_other_language(ranked, query, k, s.cross_lingual_slots)
         passed = [c for c in ranked if threshold <= 0 or (c.dense or 0.0) >= threshold]
         if not passed:
             best = max((c.dense or 0.0) for c in ranked) if ranked else 0.0

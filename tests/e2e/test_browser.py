@@ -220,3 +220,25 @@ def test_strategy_lab_tab_runs_and_shows_the_comparison(browser, make_app):
         expect(page.locator("#dq-lab-chart img")).to_be_visible()
         page.screenshot(path=str(ARTIFACTS / "strategy_lab.png"), full_page=True)
     assert outside == [], f"the UI fetched from outside: {outside}"
+
+
+def test_korean_question_over_an_english_document_in_the_browser(browser, make_app):
+    """Cross-lingual mode in the web UI, in a library holding both languages: the Korean question is
+    answered from the English guide, quoted, and the answer says the source is in English."""
+    from playwright.sync_api import expect
+
+    page, outside = browser
+    qa = make_app(port=free_port(), multilingual="cross-lingual", ingest_strategies="parent-child")
+    reports = qa.library.add_paths([SAMPLES / "korean_sample.txt", SAMPLES / "solar_system_guide.md"])
+    assert [r.status for r in reports] == ["ingested", "ingested"]
+    with served(qa) as url:
+        page.goto(url)
+        expect(page.locator("#dq-question textarea")).to_be_visible()
+        _ask(page, "금성의 평균 표면 온도는 몇 도인가요?")
+        chat = page.locator("#dq-chat")
+        expect(chat).to_contain_text("(source in English)")
+        expect(chat).to_contain_text("465")
+        expect(page.locator("#dq-chat .dq-cites")).to_contain_text("solar_system_guide.md")
+        expect(page.locator("#dq-sources")).to_contain_text("solar_system_guide.md")
+        page.screenshot(path=str(ARTIFACTS / "chat_cross_lingual.png"))  # Hangul needs fonts-noto-cjk
+    assert outside == [], f"the UI fetched from outside: {outside}"

@@ -131,3 +131,16 @@ def test_cross_lingual_question_end_to_end_via_cli(cli_env, tmp_path) -> None:
     assert "465" in answer["answer"]  # quoted from the English guide
     assert "(source in English)" in answer["answer"]
     assert any(c["file"] == ENGLISH.name for c in answer["citations"])
+
+
+def test_cross_lingual_keeps_places_for_the_other_language_in_a_mixed_library(library) -> None:
+    """A Korean question over a library holding Korean and English documents: the Korean document wins
+    every leg, and the English passage that answers still gets one of the k places (cross_lingual_slots)."""
+    qa = library(multilingual="cross-lingual")
+    assert [r.status for r in qa.library.add_paths([KOREAN, ENGLISH])] == ["ingested", "ingested"]
+    question = "금성의 평균 표면 온도는 몇 도인가요?"
+    hits = qa.retriever.retrieve(question, k=4).hits
+    english = [h for h in hits if h.chunk.source == ENGLISH.name]
+    assert any("465" in h.chunk.text for h in english), [h.chunk.source for h in hits]
+    auto = qa.retriever.retrieve("한글날은 언제인가?", k=4).hits
+    assert auto[0].chunk.source == KOREAN.name  # a Korean question about the Korean file still goes there

@@ -1,15 +1,11 @@
-"""A second text extraction, with PDFium (pypdfium2), for the PDF pages pypdf reads badly.
+"""PDFium (pypdfium2): the PDF loader's page text, and the check that decides when pypdf reads a page again.
 
-pypdf drops the spaces between words on some LaTeX PDFs ("Thestrangehistoryofthisbook": 69 pages of
-Think Python) and writes TABs between words on others; BM25 cannot find a glued word by its parts. Measured
-on ../shared/data/pdf/long_en (README, "Formats and OCR"): pypdf's layout mode still glued 63 of those 69
-pages and lost characters, while PDFium's text extraction glued none and kept every character, at ~7 ms a
-page (pypdf takes ~100). pypdf stays the first reader (its repairs, limits and error reasons are the
-ones users know); PDFium reads again only a page that the quality check flags (words run together), that
-has stray footnote digits glued to words, and its text replaces pypdf's only when it scores better and
-keeps at least `KEEP_SHARE` of the page's letters and digits, so no page loses text. TABs are no trigger:
-the whitepaper's 58 TAB pages read the same words in PDFium once TABs become spaces (pdf_text.py does),
-so reading them again cost 8 % of that file's time and changed no page.
+PDFium reads a page in ~7 ms where pypdf takes ~60-100 (long_en, 872 pages: 2.2 s against 49 s), and keeps
+the spaces between words that pypdf drops on some LaTeX PDFs ("Thestrangehistoryofthisbook": 69 pages of
+Think Python; pypdf's layout mode still glued 63 of them and lost characters). A page whose PDFium text
+still has run-together words or glued footnote digits is read by pypdf too, and pypdf's text replaces it
+only when it scores better and keeps at least `KEEP_SHARE` of the page's letters and digits, so no page
+loses text. TABs are no trigger: they become spaces (pdf_text.py).
 
 PDFium marks a hyphen at a line end with U+0002 and drops the line break; it becomes "-\\n" again, the way
 pypdf reports it (ingest/loaders/pdf.py says why line-break hyphens are not joined).
@@ -31,8 +27,9 @@ _STRAY_DIGIT = re.compile(r"\b[a-z]{3,}\d{1,2}(?=[\s.,;:)]|$)")
 
 
 def needs_second(text: str) -> bool:
-    """Whether a page's first text deserves a second extraction (cheap checks on text already in hand): one
-    run-together word is enough (the page warning needs two, or 1 % of the words), or a few glued digits."""
+    """Whether a page's text deserves a second extraction by the other reader (cheap checks on text already
+    in hand): one run-together word is enough (the page warning needs two, or 1 % of the words), or a few
+    glued digits."""
     return bool(quality.run_together_words(text.split())) or len(_STRAY_DIGIT.findall(text)) >= STRAY_DIGITS_MIN
 
 
@@ -66,7 +63,8 @@ def _alnum(text: str) -> Counter:
 
 
 def choose(first: str, second: str) -> bool:
-    """True when `second` reads better than `first` and keeps (nearly) all of its characters."""
+    """True when `second` (the other reader's text) reads better than `first` and keeps (nearly) all of its
+    characters."""
     if not second.strip() or _score(second) >= _score(first):
         return False
     have = _alnum(first)
