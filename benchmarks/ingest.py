@@ -12,7 +12,7 @@ the clock starts:
 4. docqa re-ingesting the unchanged folder (a hash and a registry lookup per file).
 Peak RSS includes docqa's sandbox worker (the larger of the app and the worker, plus their sum).
 
-    python benchmarks/ingest.py [--files N] [--backend onnx]
+    python benchmarks/ingest.py [--files N] [--backend onnx] [--multilingual-check]
     python benchmarks/ingest.py --ocr-only [--ocr-pages 3]
 
 Ends with: `default ingest vs LangChain recipe: X.XXx pages/s (pipeline/embed-only Y.YY)`.
@@ -95,7 +95,7 @@ def run_recipe(files: list[str], queue: mp.Queue) -> None:
                "peak_rss_mb": _peak_mb(), "stack": "langchain_community PyPDFLoader + langchain_chroma"})  # fmt: skip
 
 
-def run_docqa(folder: str, files: list[str], backend: str, queue: mp.Queue) -> None:
+def run_docqa(folder: str, files: list[str], backend: str, multilingual: str, queue: mp.Queue) -> None:
     """`docqa ingest FOLDER` with default settings (Library.add_paths), then embed-only, then a re-ingest."""
     import shutil
 
@@ -109,8 +109,9 @@ def run_docqa(folder: str, files: list[str], backend: str, queue: mp.Queue) -> N
         docs.mkdir()
         for f in files:  # a subset (--files) is ingested as a folder too
             (docs / Path(f).name).symlink_to(f)
+        extra = {"multilingual": multilingual} if multilingual else {}
         settings = Settings(_env_file=None, data_dir=Path(tmp), index_dir=Path(tmp) / "index", max_pages=10_000,
-                            embedding_backend=backend)  # fmt: skip
+                            embedding_backend=backend, **extra)  # fmt: skip
         qa = build_app(settings)
         qa.warm_up()
         qa.embedder.embed(["warm-up text so lazy initialisation is not timed"])
@@ -133,7 +134,8 @@ def run_docqa(folder: str, files: list[str], backend: str, queue: mp.Queue) -> N
         qa.close()  # the sandbox worker exits and is reaped: its peak is in RUSAGE_CHILDREN
         worker_peak = _peak_mb(resource.RUSAGE_CHILDREN)
         shutil.rmtree(docs)
-    queue.put({"what": f"docqa default ({', '.join(built)}; {getattr(qa.embedder, 'backend', backend)})",
+    label = f"DOCQA_MULTILINGUAL={multilingual}" if multilingual else "default"
+    queue.put({"what": f"docqa {label} ({', '.join(built)}; {getattr(qa.embedder, 'backend', backend)})",
                "pages": sum(r.pages for r in reports), "chunks": sum(sum(r.chunks.values()) for r in reports),
                "seconds": round(pipeline_s, 2), "embed_only_s": round(embed_s, 2), "unique_texts": len(texts),
                "embedded": sum(r.embedded for r in reports), "reingest_s": round(reingest_s, 3),
@@ -152,12 +154,15 @@ def _child(target, *args) -> dict:
     return row
 
 
-def compare(files: list[Path], backend: str, out: str) -> None:
+def compare(files: list[Path], backend: str, out: str, multilingual_check: bool = False) -> None:
     names = [str(p) for p in files]
     recipe = _child(run_recipe, names)
     print(f"recipe: {recipe['seconds']} s", file=sys.stderr)
-    docqa = _child(run_docqa, str(LONG_EN), names, backend)
+    docqa = _child(run_docqa, str(LONG_EN), names, backend, "")
     print(f"docqa: {docqa['seconds']} s", file=sys.stderr)
+    off = _child(run_docqa, str(LONG_EN), names, backend, "off") if multilingual_check else None
+    if off is not None:
+        print(f"docqa, multilingual off: {off['seconds']} s", file=sys.stderr)
     for r in (recipe, docqa):
         r["pages_per_s"] = round(r["pages"] / r["seconds"], 2)
     speedup = docqa["pages_per_s"] / recipe["pages_per_s"]
@@ -174,12 +179,22 @@ def compare(files: list[Path], backend: str, out: str) -> None:
         lines.append("| " + " | ".join(str(c) for c in cells) + " |")
     lines.append(f"| docqa re-ingest, unchanged | {docqa['pages']} | | {docqa['reingest_s']} | | "
                  f"first/re-ingest {first_over_again:.0f}x | | | |")  # fmt: skip
+    if off is not None:  # issue 15: the multilingual leg (default auto) must not slow an English-only library
+        off["pages_per_s"] = round(off["pages"] / off["seconds"], 2)
+        lines.append(f"| {off['what']} | {off['pages']} | {off['chunks']:,} | {off['seconds']} | {off['pages_per_s']} "
+                     f"| {off['pages_per_s'] / recipe['pages_per_s']:.2f}x | {off['embed_only_s']} | "
+                     f"{off['seconds'] / off['embed_only_s']:.2f} | {off['peak_rss_mb']} |")  # fmt: skip
     table = "\n".join(lines)
     print(table)
     meta = {"machine": platform.machine(), "python": platform.python_version(), "files": [p.name for p in files],
             "backend": backend, "speedup": round(speedup, 3), "pipeline_over_embed_only": round(ratio, 3),
             "first_over_reingest": round(first_over_again, 1)}  # fmt: skip
-    write_results(out, meta, [recipe, docqa], table)
+    if off is not None:
+        meta["auto_over_off_seconds"] = round(docqa["seconds"] / off["seconds"], 3)
+    write_results(out, meta, [recipe, docqa] + ([off] if off is not None else []), table)
+    if off is not None:
+        auto_off = docqa["seconds"] / off["seconds"]
+        print(f"default (multilingual auto) vs off on these English files: {auto_off:.2f}x the time")
     print(f"default ingest vs LangChain recipe: {speedup:.2f}x pages/s (pipeline/embed-only {ratio:.2f})")
 
 
@@ -252,6 +267,8 @@ def main() -> None:
         "--backend", default="onnx", help="docqa's embedding backend: onnx (default), torch, onnx-int8."
     )
     parser.add_argument("--out", default=str(RESULTS / "ingest.json"))
+    parser.add_argument("--multilingual-check", action="store_true",
+                        help="Also ingest with DOCQA_MULTILINGUAL=off (what auto costs English files).")  # fmt: skip
     parser.add_argument("--ocr", action="store_true", help="Also measure OCR and the PDF readers (small).")
     parser.add_argument("--ocr-only", action="store_true", help="Only the OCR and PDF-reader figures (small).")
     parser.add_argument("--ocr-pages", type=int, default=3, help="Scanned pages per language for OCR throughput.")
@@ -264,7 +281,7 @@ def main() -> None:
     pdfs = sorted(LONG_EN.glob("*.pdf"), key=lambda p: p.stat().st_size)
     if args.files:
         pdfs = pdfs[: args.files]
-    compare(pdfs, args.backend, args.out)
+    compare(pdfs, args.backend, args.out, args.multilingual_check)
     if args.ocr:
         ocr_throughput(args.ocr_pages, str(RESULTS / "ingest_ocr.json"))  # reported on its own
 

@@ -191,18 +191,24 @@ class ReachabilityMixin:
             lost = unreachable_ids(col, [i for i in run if i not in written], CHECK_K)
         if not lost:
             return False
-        self.repair(kind)
+        self.repair(kind, lost=lost)
         return True
 
     # --- repairing -------------------------------------------------------------------------------
-    def repair(self, kind: str, *, force: bool = False) -> RepairReport:
+    def repair(self, kind: str, *, force: bool = False, lost: list[str] | None = None) -> RepairReport:
         """Rebuild a strategy collection from its stored vectors when a full check finds unreachable
-        chunks (always with force); the new collection is checked in full again."""
+        chunks (always with force); the new collection is checked in full again. `lost`: unreachable ids a
+        self-query just found (after a write), so the full check before the rebuild is skipped: it costs a
+        third of a repair (long_en: one lost chunk in 12,000 made a 28 s repair)."""
         Strategy(base_strategy(kind))
         t0 = time.perf_counter()
         with self._lock:
             self._finish_repairs()  # never start over a swap a kill interrupted: its copy is the only one
-            before = self.check_reachability(kind, None)
+            if lost:
+                col = self.collection(kind)
+                before = ReachabilityReport(kind, self.collection_name(kind), col.count(), len(lost), sorted(lost))
+            else:
+                before = self.check_reachability(kind, None)
             rebuilt = bool(before.unreachable) or force
             if rebuilt:
                 self._rebuild(kind)

@@ -138,7 +138,7 @@ class Settings(BaseSettings):
         "extra); cross-lingual = e5 for every chunk and question (Korean questions find English passages and "
         "back; ingest ~4x slower); off = MiniLM and BM25 only.",
     )
-    e5_weight: float = Field(1.5, ge=0, description="Weight of the e5 leg for CJK questions.")
+    e5_weight: float = Field(2.0, ge=0, description="Weight of the e5 leg for CJK questions.")
     e5_english_weight: float = Field(
         0.5, ge=0, description="Weight of the e5 leg for other questions (cross-lingual mode only)."
     )
