@@ -67,6 +67,14 @@ class Candidate:
     words: int
 
 
+_LANGUAGE_NOTE = re.compile(r"^\s*\(source in [A-Z][a-z]+(?: and [A-Z][a-z]+)*\)\s*$")
+
+
+def is_language_note(sentence: str) -> bool:
+    """The note `other_language_note` adds: it says where the quote comes from, it is not a claim."""
+    return bool(_LANGUAGE_NOTE.match(sentence))
+
+
 def other_language_note(question: str, sources: Sequence[Source]) -> str:
     """ " (source in English)" when the quoted sources are in another language than the question."""
     asked = language_name(question)

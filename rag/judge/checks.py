@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from rag.answer.citations import parse_markers
+from rag.answer.extractive import is_language_note
 from rag.answer.prompts import is_refusal
 from rag.core.text import drop_apostrophes, fold
 from rag.core.types import ClaimVerdict, Faithfulness, Source
@@ -133,6 +134,8 @@ def split_claims(answer: str, sources: Sequence[Source]) -> tuple[list[Claim], i
             continue
         if is_refusal_sentence(sentence.text):
             refusals += 1
+            continue
+        if is_language_note(sentence.text):  # "(source in English)" under a cross-lingual quote
             continue
         claims.append(Claim(sentence.text, tuple(n for n in sentence.markers if n in valid)))
     return claims, refusals

@@ -144,3 +144,29 @@ def test_cross_lingual_keeps_places_for_the_other_language_in_a_mixed_library(li
     assert any("465" in h.chunk.text for h in english), [h.chunk.source for h in hits]
     auto = qa.retriever.retrieve("한글날은 언제인가?", k=4).hits
     assert auto[0].chunk.source == KOREAN.name  # a Korean question about the Korean file still goes there
+
+
+def test_with_a_model_the_korean_question_gets_the_english_passage_and_a_korean_answer(library, llm) -> None:
+    """The LLM path of a cross-lingual question: the model is sent the English passage and told to answer
+    in the question's language; its Korean answer comes back cited (the model's words are scripted)."""
+    from tests.openai_server import Reply
+
+    korean_answer = "금성의 평균 표면 온도는 약 465 °C입니다 [1]."
+
+    def reply(body: dict) -> Reply:
+        text = json.dumps(body.get("messages", []), ensure_ascii=False)
+        if "fact-checker" in text or body.get("tools"):
+            return Reply(content='{"claims": []}')
+        return Reply(content=korean_answer)
+
+    llm.script.default = reply
+    qa = library(multilingual="cross-lingual", openai_base_url=llm.base_url, openai_api_key="test",
+                 llm_model="scripted", judge="heuristic")  # fmt: skip
+    qa.library.add_paths([ENGLISH])
+    answer = qa.answerer.answer("금성의 평균 표면 온도는 몇 도인가요?")
+    assert answer.mode != "extractive"
+    asked = next(r for r in llm.script.requests if "465" in json.dumps(r.get("messages", []), ensure_ascii=False))
+    prompt = json.dumps(asked["messages"], ensure_ascii=False)
+    assert "Answer in the language of the question" in prompt
+    assert "465" in answer.text and "금성" in answer.text
+    assert answer.sources and answer.sources[0].hit.chunk.source == ENGLISH.name
