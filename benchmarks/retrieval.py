@@ -42,6 +42,7 @@ offline_environment()
 
 from rag.core.types import ALL_STRATEGIES  # noqa: E402
 from rag.eval.metrics import Passage, judge_question, summarize  # noqa: E402
+from rag.retrieval.fusion import first_per_parent, fuse  # noqa: E402
 
 DATA = REPO.parent / "shared" / "data" / "qa"
 CACHE = REPO / "benchmarks" / ".cache"
@@ -235,8 +236,6 @@ def gather_pools(qa, items, embedder, max_fetch: int) -> dict[str, list]:
 
 
 def replay(pool, parents, fetch_k: int, mode: str, method: str, wd: float, wl: float, rrf_k: int, words):
-    from rag.retrieval.hybrid import fuse
-
     cands = [
         c
         for c in pool
@@ -250,10 +249,8 @@ def replay(pool, parents, fetch_k: int, mode: str, method: str, wd: float, wl: f
 def ranked_passages(ranked, parents: dict, words: dict) -> list[Passage]:
     """Fused candidates -> the passages the metrics read: grouped like the Retriever, children shown as
     their parents, word counts memoised in `words` across questions."""
-    from rag.retrieval.hybrid import Retriever
-
     out = []
-    for c in Retriever._group(ranked, RANK_DEPTH):
+    for c in first_per_parent(ranked, RANK_DEPTH):
         chunk = parents.get(c.chunk.parent_id, c.chunk) if c.chunk.parent_id else c.chunk
         if chunk.id not in words:
             words[chunk.id] = len(WORD.findall(chunk.text))

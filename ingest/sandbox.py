@@ -202,7 +202,6 @@ class SandboxLoader:
         self, path: str | Path, *, max_bytes: int | None = None, max_pages: int | None = None
     ) -> LoadedDocument:
         message = {"path": str(path), "max_bytes": max_bytes, "max_pages": max_pages, "cpu_s": self.timeout_s}
-        crashed: LoadError | None = None
         for attempt in range(3):
             worker = self._acquire()
             keep = False
@@ -218,10 +217,11 @@ class SandboxLoader:
                 if died.returncode == 0 and attempt == 0:
                     continue
                 death = self._death_reason(died.returncode)
-                if isinstance(death, LoaderCrashed) and crashed is None and str(path).lower().endswith(".pdf"):
+                pdfium = message.get("pdfium", True)
+                if isinstance(death, LoaderCrashed) and pdfium and str(path).lower().endswith(".pdf"):
                     # PDFium (C) aborts where pypdf raises: read the file once more with pypdf alone, which
                     # reads it or says why (e.g. out of memory) instead of "crashed".
-                    crashed, message = death, {**message, "pdfium": False}
+                    message = {**message, "pdfium": False}
                     continue
                 raise death from None
             finally:

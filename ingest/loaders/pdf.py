@@ -251,9 +251,10 @@ def _page_has_images(reader: PdfReader, index: int) -> bool:
 
 def read_pdf_pages(path: str | Path, numbers: Iterable[int] | None = None) -> list[Page]:
     """Extract selected 1-based pages (all by default) exactly as `load_document` does: for tools and tests."""
-    reader = open_pdf(Path(path).read_bytes())
+    data = Path(path).read_bytes()
+    reader, pdfium = open_pdf(data), _Pdfium(data)  # one PDFium document for all the pages asked for
     indexes = range(len(reader.pages)) if numbers is None else [n - 1 for n in numbers]
-    return [extract_page(reader, i) for i in indexes]
+    return [_extract(reader, i, pdfium)[0] for i in indexes]
 
 
 def load(data: bytes, path: Path, *, max_pages: int | None) -> Extracted:

@@ -7,7 +7,7 @@ the legs; benchmarks replay these functions on gathered candidate pools.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -115,6 +115,24 @@ def fuse(
     return sorted(cands, key=lambda c: (-c.score, -(c.dense or 0.0)))
 
 
+def parent_key(c: Candidate) -> str:
+    """What a returned passage is: the parent of a child, else the chunk itself."""
+    return c.chunk.parent_id or c.chunk.id
+
+
+def first_per_parent(ranked: Sequence[Candidate], k: int, skip: Collection[str] = ()) -> list[Candidate]:
+    """The first `k` candidates, counting each parent once (its best-ranked child), leaving out `skip`."""
+    out: list[Candidate] = []
+    seen = set(skip)
+    for c in ranked:
+        if len(out) >= k:
+            break
+        if parent_key(c) not in seen:
+            seen.add(parent_key(c))
+            out.append(c)
+    return out
+
+
 def other_language(c: Candidate, question_cjk: bool) -> bool:
     """The candidate's passage is in the other script family than the question (CJK vs the rest)."""
     return (cjk_share(c.chunk.text) >= CJK_CHUNK_SHARE) != question_cjk
@@ -132,30 +150,15 @@ def reserve_other_language(ranked: list[Candidate], query: str, k: int, slots: i
     if slots <= 0 or not ranked:
         return ranked
     question_cjk = is_cjk_question(query)
-    key = lambda c: c.chunk.parent_id or c.chunk.id  # noqa: E731
-    top: list[Candidate] = []
-    seen: set[str] = set()
-    for c in ranked:
-        if key(c) not in seen:
-            seen.add(key(c))
-            top.append(c)
-            if len(top) >= k:
-                break
-    have = {key(c) for c in top if other_language(c, question_cjk)}
-    need = slots - len(have)
-    if need <= 0:
+    top = first_per_parent(ranked, k)
+    have = {parent_key(c) for c in top if other_language(c, question_cjk)}
+    if len(have) >= slots:
         return ranked
     pool = sorted(
         (c for c in ranked if c.e5 is not None and c.e5 >= E5_UNRELATED and other_language(c, question_cjk)),
         key=lambda c: -(c.e5 or 0.0),
     )
-    chosen: list[Candidate] = []
-    for c in pool:
-        if key(c) not in have:
-            have.add(key(c))
-            chosen.append(c)
-            if len(chosen) >= need:
-                break
+    chosen = first_per_parent(pool, slots - len(have), skip=have)
     if not chosen:
         return ranked
     # They take the places of the last same-language passages of the top k.

@@ -40,8 +40,10 @@ from rag.retrieval.fusion import (
     best_similarity,
     dense_weight_for,
     e5_weight_for,
+    first_per_parent,
     fuse,
     mmr_select,
+    parent_key,
     reserve_other_language,
 )
 
@@ -172,7 +174,7 @@ class Retriever:
         passed = [c for c in ranked if threshold <= 0 or (c.dense or 0.0) >= threshold]
         if not passed:
             best = max((c.dense or 0.0) for c in ranked) if ranked else 0.0
-            out.closest = self._hits(strategy, self._group(ranked, min(k, CLOSEST)))
+            out.closest = self._hits(strategy, first_per_parent(ranked, min(k, CLOSEST)))
             out.notice = (
                 f"No passage reached the relevance threshold {threshold:.2f} (best similarity {best:.2f}); "
                 "showing the closest passages instead of answering."
@@ -187,11 +189,11 @@ class Retriever:
             relevance = np.array([c.score for c in passed], dtype=np.float32)
             span = float(relevance.max() - relevance.min())
             relevance = (relevance - relevance.min()) / span if span > 0 else np.ones_like(relevance)
-            keys = [c.chunk.parent_id or c.chunk.id for c in passed]
+            keys = [parent_key(c) for c in passed]
             matrix = np.stack([vectors[c.chunk.id] for c in passed])
             selected = [passed[i] for i in mmr_select(relevance, matrix, keys, k, s.mmr_lambda)]
         else:
-            selected = self._group(passed, k)
+            selected = first_per_parent(passed, k)
         out.hits = self._budget(self._hits(strategy, selected), budget_tokens)
         out.timings["fuse"] = time.perf_counter() - t
         out.timings["total"] = time.perf_counter() - t0
@@ -313,21 +315,6 @@ class Retriever:
             if c.e5 is None and cid in scores:
                 c.e5 = scores[cid]
         return scores
-
-    @staticmethod
-    def _group(ranked: Sequence[Candidate], k: int) -> list[Candidate]:
-        """The first `k` candidates, counting each parent once (its best-ranked child)."""
-        out: list[Candidate] = []
-        seen: set[str] = set()
-        for c in ranked:
-            key = c.chunk.parent_id or c.chunk.id
-            if key in seen:
-                continue
-            seen.add(key)
-            out.append(c)
-            if len(out) >= k:
-                break
-        return out
 
     def _hits(self, strategy: str, selected: Sequence[Candidate]) -> list[Hit]:
         parents: dict[str, Chunk] = {}
