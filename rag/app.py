@@ -31,6 +31,7 @@ from rag.backends.onnx_embedder import make_embedder
 from rag.backends.page_render import PdfiumPageRenderer
 from rag.backends.st_embedder import HFTokenCounter
 from rag.conversations import Conversations
+from rag.core.activity import Activity
 from rag.core.pageview import PageView
 from rag.core.protocols import (
     ChatModels,
@@ -56,6 +57,7 @@ if TYPE_CHECKING:
 
 # What `DocQA(settings, **overrides)` accepts: each is built on first use unless given.
 COMPONENTS = (
+    "activity",
     "counter",
     "embedder",
     "multilingual",
@@ -100,13 +102,19 @@ class DocQA:
         return {name: getattr(self, name) for name in names}
 
     @cached_property
+    def activity(self) -> Activity:
+        """Where long steps (a full BM25 build, the first ONNX export) report progress; front ends listen
+        while a command or request runs (`with qa.activity.listening(bar): ...`)."""
+        return Activity()
+
+    @cached_property
     def counter(self) -> TokenCounter:
         return HFTokenCounter(self.settings.embedding_model)
 
     @cached_property
     def embedder(self) -> Embedder:
         """DOCQA_EMBEDDING_BACKEND: ONNX Runtime by default (torch's vectors, faster), torch as the fallback."""
-        return make_embedder(self.settings)
+        return make_embedder(self.settings, self.activity)
 
     @cached_property
     def multilingual(self) -> Embedder | None:
@@ -218,8 +226,13 @@ class DocQA:
     @cached_property
     def retriever(self) -> Retriever:
         """Hybrid retrieval; its BM25 indexes live under INDEX_DIR/lexical and follow the store."""
+        activity = self.activity
+
+        def bm25_index(store: ChunkIndex, strategy: str, folder: Path) -> LexicalIndex:
+            return LexicalIndex(store, strategy, folder, activity=activity)
+
         return Retriever(
-            self.store, self.embedder, self.counter, self.settings, _bm25_index, multilingual=self.multilingual
+            self.store, self.embedder, self.counter, self.settings, bm25_index, multilingual=self.multilingual
         )
 
     def as_retriever(self, **options: Any) -> BaseRetriever:
@@ -273,10 +286,6 @@ class DocQA:
         _ = self.store  # first: an unreachable Chroma server fails in a second, not after the model loads
         self.embedder.warm_up()
         return self
-
-
-def _bm25_index(store: ChunkIndex, strategy: str, folder: Path) -> LexicalIndex:
-    return LexicalIndex(store, strategy, folder)
 
 
 def build_app(settings: Settings, **components: Any) -> DocQA:

@@ -19,6 +19,7 @@ from rag.core.settings import parse_strategies
 from rag.core.types import Answer, FileReport, Strategy
 from rag.library import DocumentNotFound, SourceFileGone, safe_name
 from ui import render
+from ui.on_demand import GradioSteps, run_with_steps
 from ui.uploads import discard_temp_copy
 
 ALL = "all"
@@ -138,6 +139,11 @@ class Callbacks:
                 busy = render.busy(f"Building the {chosen.value} index…")
                 yield gr.skip(), view(pending(f"Building the {chosen.value} index…"), None), busy, *(gr.skip(),) * 3
                 self.qa.library.ensure_strategy(chosen)
+            for line in run_with_steps(self.qa.activity, lambda: self.qa.refresh_indexes([chosen.value])):
+                said = line.split(":")[0].rstrip("…") + "…"  # a full keyword-index build, said once in the log
+                if said not in steps:
+                    steps.append(said)
+                yield gr.skip(), view(pending(line), None), render.busy(line), *(gr.skip(),) * 3
             for event in self.qa.answerer.stream(question, conversation, options):
                 if event.kind == "status":
                     steps.append(event.text)
@@ -239,6 +245,10 @@ class Callbacks:
         except ValueError as exc:
             raise gr.Error(str(exc)) from None
         reports: list[FileReport] = []
+        with self.qa.activity.listening(GradioSteps(progress)):  # a full keyword-index build shows its bar
+            yield from self._upload(paths, strategies, reports, progress)
+
+    def _upload(self, paths: list[str], strategies, reports: list[FileReport], progress) -> Iterator:
         for i, path in enumerate(paths):
             name = _file_name(path)
             tracker = GradioProgress(progress, name, i, len(paths))

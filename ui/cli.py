@@ -24,6 +24,7 @@ from rag.core.types import Strategy
 from rag.library import UNSUPPORTED, DocumentNotFound
 from ui.cli_output import (
     RichProgress,
+    RichSteps,
     console,
     docs_table,
     fail,
@@ -70,12 +71,16 @@ def _root(
     setup_from_settings(verbose, console)  # one handler for every command: DOCQA_LOG_LEVEL, -v, secrets redacted
 
 
-def _app(**overrides: object) -> DocQA:
+def _app(*, quiet: bool = False, **overrides: object) -> DocQA:
+    """The app for one command, with its long steps (first ONNX export, full BM25 builds) shown on stderr
+    (`quiet`: not at all, for --json)."""
     try:
-        return build_app(load_settings(**overrides))
+        qa = build_app(load_settings(**overrides))
     except ValueError as exc:
         console.print(f"[red]error:[/] invalid settings: {exc}")
         raise typer.Exit(2) from None
+    qa.activity.add_listener(RichSteps(console, quiet=quiet))
+    return qa
 
 
 @app.command()
@@ -91,7 +96,7 @@ def ingest(
     if_empty: Annotated[bool, typer.Option(help="Do nothing when the index already holds documents.")] = False,
 ) -> None:
     """Ingest documents into the index (unchanged files are skipped; changed files are replaced)."""
-    qa = _app()
+    qa = _app(quiet=as_json)
     if if_empty and not rebuild:
         try:
             count = len(qa.library.documents())
@@ -252,7 +257,7 @@ def ask(
         )
     except ValueError:
         raise fail(f"unknown strategy {strategy!r}; choose sentence, overlap or parent-child") from None
-    qa = _app()
+    qa = _app(quiet=as_json)
     streamed = False
     try:
         options.apply(qa.settings)  # a bad option value fails before the models load

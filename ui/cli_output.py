@@ -9,15 +9,20 @@ from __future__ import annotations
 import json
 import os
 import sys
+import threading
+import time
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 import typer
 from rich.console import Console
+from rich.errors import LiveError
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
+from rag.core.activity import Step
 from rag.core.names import printable_name
 from rag.core.types import FileReport
 
@@ -65,6 +70,58 @@ class RichProgress:
 
     def file_done(self, report: FileReport) -> None:
         self.p.advance(self.files, 1)
+
+
+class RichSteps:
+    """Long steps (rag/core/activity.py: a full BM25 build, the first ONNX export) as a Rich bar on a
+    terminal, as a start and an end line in a log or under another live display (the ingest's bars: Rich
+    shows one at a time), or not at all (--json)."""
+
+    def __init__(self, console: Console, *, quiet: bool = False) -> None:
+        self.console, self.quiet = console, quiet
+        self._bars: Progress | None = None
+        self._tasks: dict[int, tuple[Any, float]] = {}  # step id -> (bar task or None for lines, start time)
+        self._lock = threading.Lock()
+
+    def step_started(self, step: Step) -> None:
+        if self.quiet:
+            return
+        with self._lock:
+            task = self._bar_task(step) if self.console.is_terminal else None
+            if task is None:
+                size = f" ({step.total:,} {step.unit})" if step.total and step.unit else ""
+                self.console.print(f"{step.description}{size}…", markup=False, highlight=False)
+            self._tasks[step.id] = (task, time.perf_counter())
+
+    def _bar_task(self, step: Step) -> Any:
+        if self._bars is None:
+            bars = progress_bars(self.console, disable=False)
+            try:
+                bars.start()
+            except LiveError:  # the ingest's bars are on screen: lines instead
+                return None
+            self._bars = bars
+        return self._bars.add_task(step.description, total=step.total)
+
+    def step_advanced(self, step: Step) -> None:
+        with self._lock:
+            task, _ = self._tasks.get(step.id, (None, 0.0))
+            if task is not None and self._bars is not None:
+                self._bars.update(task, completed=step.done, total=step.total, description=step.description)
+
+    def step_finished(self, step: Step) -> None:
+        with self._lock:
+            if step.id not in self._tasks:
+                return
+            task, t0 = self._tasks.pop(step.id)
+            if task is not None and self._bars is not None:
+                self._bars.update(task, completed=step.done, total=step.total)
+                if not any(t is not None for t, _ in self._tasks.values()):
+                    self._bars.stop()
+                    self._bars = None
+            else:
+                seconds = time.perf_counter() - t0
+                self.console.print(f"{step.description}: done in {seconds:.1f} s", markup=False, highlight=False)
 
 
 def docs_table(records: list) -> Table:

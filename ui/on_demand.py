@@ -1,13 +1,17 @@
 """Progress for the slow things done on first use: building a strategy that ingest left out (ingest builds
 only the answering strategy; rag/library.py `ensure_strategy`), in the CLI (Rich bars) and the web UI
-(gr.Progress), through the same Progress protocol as ingest."""
+(gr.Progress), through the same Progress protocol as ingest; and the long steps of rag/core/activity.py
+(a full keyword-index build) in the web UI."""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from rich.console import Console
 
+from rag.core.activity import Step
 from rag.core.types import FileReport, Strategy
 from ui.cli_output import RichProgress, progress_bars
 
@@ -56,3 +60,67 @@ class GradioBuildProgress:
 
     def file_done(self, report: FileReport) -> None:
         pass
+
+
+def step_line(step: Step) -> str:
+    """'Building the keyword index (parent-child): 4,000 of 14,986 chunks' — one line for a chat or a bar."""
+    text = step.description[:1].upper() + step.description[1:]
+    if step.total and step.unit:
+        return f"{text}: {step.done:,} of {step.total:,} {step.unit}"
+    return f"{text}…"
+
+
+class GradioSteps:
+    """Long steps (rag/core/activity.py) on the request's gr.Progress bar (an upload that triggers a full
+    keyword-index build)."""
+
+    def __init__(self, progress: Any) -> None:
+        self.progress = progress
+
+    def _show(self, step: Step) -> None:
+        share = step.done / step.total if step.total else None
+        self.progress(share, desc=step_line(step))
+
+    step_started = step_advanced = _show
+
+    def step_finished(self, step: Step) -> None:
+        pass
+
+
+def run_with_steps(activity: Any, work: Callable[[], Any], every_s: float = 0.5) -> Iterator[str]:
+    """Run `work` in a thread and yield a line whenever a long step it reports moves (at most every
+    `every_s`), so a streaming chat shows "Building the keyword index: 4,000 of 14,986 chunks" instead of
+    a frozen "Starting…"; a step quicker than that still yields its last line once. Nothing is yielded when
+    no long step happens; `work`'s error is re-raised."""
+    lines: list[str] = []
+
+    class _Listener:
+        def step_started(self, step: Step) -> None:
+            lines.append(step_line(step))
+
+        step_advanced = step_started
+
+        def step_finished(self, step: Step) -> None:
+            pass
+
+    failure: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            work()
+        except BaseException as exc:  # handed to the caller's thread
+            failure.append(exc)
+
+    shown = ""
+    with activity.listening(_Listener()):
+        thread = threading.Thread(target=target, name="docqa-step", daemon=True)
+        thread.start()
+        while thread.is_alive():
+            thread.join(every_s)
+            if lines and lines[-1] != shown:
+                shown = lines[-1]
+                yield shown
+    if failure:
+        raise failure[0]
+    if lines and lines[-1] != shown:  # a step quicker than one poll still says it happened
+        yield lines[-1]

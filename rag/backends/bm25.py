@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from rag.backends.lexical_index import IncrementalLexicalIndex
+from rag.core.activity import Activity
 from rag.core.protocols import ChunkIndex
 from rag.core.text import CJK_RUN, can_stem, cjk_bigrams, drop_apostrophes
 from rag.core.text import stem as english_stem
@@ -122,8 +123,15 @@ class LexicalIndex(IncrementalLexicalIndex):
     updated per added or removed document (rag/backends/lexical_index.py), with this module's tokenizer
     and indexed text."""
 
-    def __init__(self, store: ChunkIndex, strategy: str, folder: str | Path, tokenizer: Tokenizer | None = None):
-        super().__init__(store, strategy, folder, tokenizer or Tokenizer(), indexed_text)
+    def __init__(
+        self,
+        store: ChunkIndex,
+        strategy: str,
+        folder: str | Path,
+        tokenizer: Tokenizer | None = None,
+        activity: Activity | None = None,
+    ):
+        super().__init__(store, strategy, folder, tokenizer or Tokenizer(), indexed_text, activity)
 
 
 class PlainBM25:

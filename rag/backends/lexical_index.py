@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from rag.backends.lexical_segments import FORMAT, Segment, SegmentFiles
+from rag.core.activity import Activity, quiet
 from rag.core.protocols import ChunkIndex
 from rag.core.types import REGISTRY
 
@@ -159,8 +160,11 @@ class Snapshot:
 class IncrementalLexicalIndex:
     """BM25 over the committed chunks of one strategy, updated per document (see the module docstring)."""
 
-    def __init__(self, store: ChunkIndex, strategy: str, folder: str | Path, tokenizer, text_of) -> None:
+    def __init__(
+        self, store: ChunkIndex, strategy: str, folder: str | Path, tokenizer, text_of, activity: Activity | None = None
+    ) -> None:
         self.store = store
+        self.activity = activity or quiet()  # a full build is a long step with a progress bar
         self.strategy = strategy
         self.folder = Path(folder) / f"{store.base}__{strategy.replace('-', '_')}"
         self.files = SegmentFiles(self.folder)
@@ -240,14 +244,19 @@ class IncrementalLexicalIndex:
 
     def _build(self, committed: set[str], identity: dict) -> Snapshot:
         ids, docs, tokens = [], [], []
-        for chunk in self.store.iter_chunks(self.strategy):
-            if chunk.doc_id in committed:
-                ids.append(chunk.id)
-                docs.append(chunk.doc_id)
-                tokens.append(self.tokenizer(self.text_of(chunk)))
-        vocab: dict[str, int] = {}
-        segments = [Segment.build(ids, docs, tokens, vocab)] if ids else []
-        self._save_segments(segments, vocab)
+        total = self.store.count(self.strategy)
+        with self.activity.step(f"building the keyword index ({self.strategy})", total or None, "chunks") as step:
+            for seen, chunk in enumerate(self.store.iter_chunks(self.strategy), 1):
+                if chunk.doc_id in committed:
+                    ids.append(chunk.id)
+                    docs.append(chunk.doc_id)
+                    tokens.append(self.tokenizer(self.text_of(chunk)))
+                if seen % 1000 == 0 and seen < total:
+                    step.advance(1000)  # the last stretch is counted once the index is written
+            vocab: dict[str, int] = {}
+            segments = [Segment.build(ids, docs, tokens, vocab)] if ids else []
+            self._save_segments(segments, vocab)
+            step.advance(max(0, total - step.done))
         self.builds += 1
         log.info("lexical index %s built: %d chunks", self.folder.name, len(ids))
         return Snapshot(segments, vocab, frozenset(), {"identity": identity, "version": uuid.uuid4().hex})

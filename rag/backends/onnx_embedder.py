@@ -34,9 +34,10 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.backends.onnx_export import EXPORT_VERSION, FP32_TOLERANCE, export_onnx, model_key
+from rag.backends.onnx_export import EXPORT_STAGES, EXPORT_VERSION, FP32_TOLERANCE, export_onnx, model_key
 from rag.backends.onnx_runtime import OnnxModel
 from rag.backends.st_embedder import SentenceTransformerEmbedder, resolve_model_path
+from rag.core.activity import Activity, Step, quiet
 from rag.core.errors import BackendError, ModelNotAvailable
 from rag.core.settings import BUNDLED_MODEL, Settings, offline_environment
 
@@ -65,8 +66,10 @@ class OnnxEmbedder:
         batch_size: int = 32,
         quantized: bool = False,
         device: str = "cpu",
+        activity: Activity | None = None,
     ) -> None:
         self.model_name = model
+        self.activity = activity or quiet()  # the first export is a long step with a progress bar
         self.requested = "onnx-int8" if quantized else "onnx"
         self.name = embedder_name(model, self.requested)
         self.cache_dir = Path(cache_dir)
@@ -116,7 +119,9 @@ class OnnxEmbedder:
             problem = f"cached file unusable ({type(exc).__name__}: {exc})"
         log.info("exporting %s to ONNX under %s: %s", self.model_name, folder, problem)
         try:
-            export_onnx(self._path, folder)
+            with self.activity.step("preparing the embedding model (first run only)", EXPORT_STAGES) as step:
+                export_onnx(self._path, folder, on_stage=_stage_reporter(step))
+                step.advance(EXPORT_STAGES - step.done, description="preparing the embedding model: done")
         except OSError as exc:
             raise BackendError(f"{problem}; cannot write the ONNX export under {folder}: {exc}") from exc
         except Exception as exc:
@@ -182,7 +187,18 @@ class OnnxEmbedder:
             self._recent.clear()
 
 
-def make_embedder(settings: Settings):
+def _stage_reporter(step: Step):
+    """on_stage for export_onnx: a stage starting means the one before it is done."""
+    started = [0]
+
+    def on_stage(name: str) -> None:
+        step.advance(1 if started[0] else 0, description=f"preparing the embedding model (first run only): {name}")
+        started[0] += 1
+
+    return on_stage
+
+
+def make_embedder(settings: Settings, activity: Activity | None = None):
     """The embedder the settings ask for (DOCQA_EMBEDDING_BACKEND)."""
     backend = getattr(settings, "embedding_backend", "torch")
     s = settings
@@ -196,4 +212,5 @@ def make_embedder(settings: Settings):
         s.embedding_batch_size,
         quantized=backend == "onnx-int8",
         device=s.embedding_device,
+        activity=activity,
     )

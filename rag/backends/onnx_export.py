@@ -18,7 +18,7 @@ import os
 import time
 import uuid
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from rag.backends.onnx_runtime import OnnxModel
@@ -101,13 +101,22 @@ def _atomic_write(target: Path, write) -> None:
             tmp.unlink()
 
 
-def export_onnx(model_path: str, folder: Path, probes: Sequence[str] = PROBES) -> dict:
+EXPORT_STAGES = 4  # loading, exporting, checking, quantising: what `on_stage` is called with, in order
+
+
+def export_onnx(
+    model_path: str, folder: Path, probes: Sequence[str] = PROBES, on_stage: Callable[[str], None] | None = None
+) -> dict:
     """Export the transformer of a sentence-transformers folder to folder/model.onnx (fp32), optimise it,
     check it against torch on `probes`, quantise folder/model-int8.onnx, and write folder/meta.json.
 
-    Needs torch, transformers and the `onnx` package (export only). Raises BackendError on any failure.
+    `on_stage(name)` hears each of the EXPORT_STAGES stages start (the first export takes ~20-60 s, shown
+    as a progress bar). Needs torch, transformers and the `onnx` package (export only). Raises BackendError
+    on any failure.
     """
+    stage = on_stage or (lambda name: None)
     offline_environment()
+    stage("loading the model")
     t0 = time.perf_counter()
     mode, max_len = _read_pooling(model_path)
     if importlib.util.find_spec("onnx") is None:  # torch's exporter needs it; fail early and clearly
@@ -146,7 +155,9 @@ def export_onnx(model_path: str, folder: Path, probes: Sequence[str] = PROBES) -
         _optimise(tmp, model.config)
 
     fp32 = folder / "model.onnx"
+    stage("exporting")
     _atomic_write(fp32, _export)
+    stage("checking against torch")
     reference = SentenceTransformer(model_path, device="cpu").encode(
         list(probes), normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
     )
@@ -158,6 +169,7 @@ def export_onnx(model_path: str, folder: Path, probes: Sequence[str] = PROBES) -
 
     int8 = folder / "model-int8.onnx"
     int8_cos = None
+    stage("quantising to int8")
     try:
         import onnx
         from onnxruntime.quantization import QuantType, quantize_dynamic

@@ -14,9 +14,11 @@ from rag.backends import onnx_embedder
 from rag.backends.onnx_embedder import OnnxEmbedder, embedder_name, make_embedder
 from rag.backends.onnx_export import model_key
 from rag.backends.st_embedder import BUNDLED_MODEL, SentenceTransformerEmbedder, resolve_model_path
+from rag.core.activity import Activity
 from rag.core.sentences import split_sentences
 from rag.core.types import Strategy
 from tests.conftest import SAMPLES
+from tests.unit.test_activity import Recorder
 
 
 def _real_texts() -> list[str]:
@@ -31,13 +33,34 @@ def _real_texts() -> list[str]:
 
 
 @pytest.fixture(scope="session")
-def onnx_cache(tmp_path_factory):
-    """One export for the session, into a private cache folder."""
+def exported(tmp_path_factory):
+    """One export for the session, into a private cache folder, with the progress steps it reported."""
     folder = tmp_path_factory.mktemp("model_cache")
-    model = OnnxEmbedder(cache_dir=folder)
-    model.warm_up()
+    activity, heard = Activity(), Recorder()
+    model = OnnxEmbedder(cache_dir=folder, activity=activity)
+    with activity.listening(heard):
+        model.warm_up()
     assert model.backend == "onnx", model.fallback_reason
-    return folder
+    return folder, heard.events
+
+
+@pytest.fixture(scope="session")
+def onnx_cache(exported):
+    return exported[0]
+
+
+def test_the_first_export_shows_its_stages_and_a_cached_one_nothing(exported, copied_cache):
+    """Issue 14: the first run exports the model to ONNX (20-60 s); the CLI and the UI show it as a bar."""
+    _, events = exported
+    assert events[0][:2] == ("start", "preparing the embedding model (first run only)")
+    said = " ".join(e[1] for e in events)
+    for stage in ("loading the model", "exporting", "checking against torch", "quantising to int8"):
+        assert stage in said
+    assert events[-1][0] == "finish" and events[-1][2:] == (4, 4)
+    activity, heard = Activity(), Recorder()
+    with activity.listening(heard):
+        OnnxEmbedder(cache_dir=copied_cache, activity=activity).warm_up()
+    assert heard.events == []
 
 
 @pytest.fixture

@@ -139,3 +139,23 @@ def test_a_kill_mid_update_leaves_a_consistent_index(make_app, make_settings, tm
     assert after.search("annual leave days", 1)
     _same(after, _full_rebuild(qa, tmp_path))
     shutil.rmtree(folder)
+
+
+def test_a_full_build_reports_its_progress_and_an_update_does_not(make_app, tmp_path):
+    """Issue 14: a full keyword-index build (first question after an upgrade, a lost index folder) takes
+    seconds to minutes at 100k chunks; it reports a step the CLI and the UI draw as a bar."""
+    from tests.unit.test_activity import Recorder
+
+    qa = make_app()
+    qa.ingestor.ingest_paths([DATA / "solar_system_guide.md", DATA / "company_handbook.txt"], PC)
+    heard = Recorder()
+    with qa.activity.listening(heard):
+        index = qa.retriever.lexical("parent-child")
+        index.refresh()
+        stored = qa.store.count("parent-child")
+        assert heard.events[0] == ("start", "building the keyword index (parent-child)", 0, stored)
+        assert heard.events[-1] == ("finish", "building the keyword index (parent-child)", stored, stored)
+        heard.events.clear()
+        qa.ingestor.ingest_paths([DATA / "heat_pumps.pdf"], PC)
+        assert index.refresh() and index.updates == 1
+    assert heard.events == []  # an incremental update is well under a second: no bar
