@@ -17,7 +17,8 @@ Timed per query (p50 / p95 / mean, ms) in the same run:
 - `store.query`: the same through ChunkStore (Chunk objects);
 - `registry`: store.list_documents() (retrieval reads the committed documents on every question);
 - `parents`: fetching the parent passages of the top k children (parent-child);
-- `retrieve dense|lexical|hybrid|hybrid+mmr`: Retriever.retrieve end to end (includes embed and registry).
+- `retrieve dense|lexical|hybrid|hybrid+mmr`: Retriever.retrieve end to end (includes embed and registry;
+  the embedder's memory of recent texts is cleared before each, so every question is embedded).
 
     python benchmarks/query.py [--chunks 100000] [--real 5000] [--queries 100] [--server]
 
@@ -86,8 +87,8 @@ def vary(text: str, rng: random.Random, i: int) -> str:
     return " ".join(words)
 
 
-def build(qa, n: int, real: int, seed: int) -> dict:
-    """Write the synthetic corpus into qa.store; returns build statistics."""
+def build(qa, n: int, real: int, seed: int, strategies: tuple[str, ...] = STRATEGIES) -> dict:
+    """Write the synthetic corpus of `strategies` into qa.store; returns build statistics."""
     from rag.core.types import Chunk, DocumentRecord
 
     rng = random.Random(seed)
@@ -143,6 +144,10 @@ def build(qa, n: int, real: int, seed: int) -> dict:
             )  # fmt: skip
             v = vecs[p : p + WINDOW].mean(axis=0)
             embeddings[oid] = v / np.linalg.norm(v)
+        chunks = {s: c for s, c in chunks.items() if s in strategies}
+        kept_ids = {c.id for cs in chunks.values() for c in cs}
+        embeddings = {cid: v for cid, v in embeddings.items() if cid in kept_ids}
+        parents = parents if "parent-child" in strategies else []
         record = DocumentRecord(
             source=source, doc_id=doc_id, title=source, file_type="txt", chunks={s: len(c) for s, c in chunks.items()}
         )
@@ -165,8 +170,9 @@ def pct(values: list[float]) -> dict:
     }
 
 
-def measure(qa, questions: list[str], k: int, fetch_k: int) -> list[dict]:
+def measure(qa, questions: list[str], k: int, fetch_k: int, strategies: tuple[str, ...] = STRATEGIES) -> list[dict]:
     store, retriever = qa.store, qa.retriever
+    forget = getattr(qa.embedder, "forget_recent", lambda: None)
     rows = []
     qvecs = {}
     times = []
@@ -181,7 +187,7 @@ def measure(qa, questions: list[str], k: int, fetch_k: int) -> list[dict]:
         store.list_documents()
         times.append(time.perf_counter() - t)
     rows.append({"strategy": "-", "step": "registry (list_documents)", **pct(times)})
-    for strategy in STRATEGIES:
+    for strategy in strategies:
         col = store.collection(strategy)
         t = time.perf_counter()
         retriever.refresh([strategy])  # BM25 over the whole collection, from the store
@@ -213,6 +219,7 @@ def measure(qa, questions: list[str], k: int, fetch_k: int) -> list[dict]:
         for mode, mmr in (("dense", False), ("lexical", False), ("hybrid", False), ("hybrid", True)):
             times, hits, steps = [], 0, {}
             for q in questions:
+                forget()  # a new question: its embedding is not remembered from the "embed" row
                 t = time.perf_counter()
                 out = retriever.retrieve(q, strategy=strategy, k=k, mode=mode, mmr=mmr, fetch_k=fetch_k)
                 times.append(time.perf_counter() - t)
@@ -220,20 +227,43 @@ def measure(qa, questions: list[str], k: int, fetch_k: int) -> list[dict]:
                 for key, value in out.timings.items():
                     steps.setdefault(key, []).append(value)
             label = f"retrieve {mode}{'+mmr' if mmr else ''}"
+            if mode == "hybrid" and not mmr:
+                rows.append(eager_hybrid(qa, questions, strategy, k, fetch_k))
             split = {key: round(statistics.median(v) * 1000, 1) for key, v in steps.items() if key != "total"}
             rows.append({"strategy": strategy, "step": label, **pct(times), "answered": hits, "median_split_ms": split})
         print(f"  measured {strategy}", file=sys.stderr)
-    rows += lexical_updates(qa)
+    rows += lexical_updates(qa, strategies)
     return rows
 
 
-def lexical_updates(qa) -> list[dict]:
+def eager_hybrid(qa, questions: list[str], strategy: str, k: int, fetch_k: int) -> dict:
+    """The hybrid path as it was before issue 14's latency work, in the same run: the BM25 leg inline
+    after the dense search, and every BM25-only candidate read with text and metadata before fusion."""
+    from rag.retrieval.hybrid import Retriever
+
+    retriever, forget = qa.retriever, getattr(qa.embedder, "forget_recent", lambda: None)
+    gather, submit = Retriever.gather, retriever.prefetch.submit
+    Retriever.gather = lambda self, *a, **kw: gather(self, *a, **{**kw, "lazy": False})
+    retriever.prefetch.submit = lambda *a, **kw: None
+    times = []
+    try:
+        for q in questions:
+            forget()
+            t = time.perf_counter()
+            retriever.retrieve(q, strategy=strategy, k=k, mode="hybrid", mmr=False, fetch_k=fetch_k)
+            times.append(time.perf_counter() - t)
+    finally:
+        Retriever.gather, retriever.prefetch.submit = gather, submit
+    return {"strategy": strategy, "step": "retrieve hybrid, eager (before)", **pct(times)}
+
+
+def lexical_updates(qa, strategies: tuple[str, ...] = STRATEGIES) -> list[dict]:
     """Adding and removing one document (DOC_SIZE chunks) in the full library: the lexical index's own work
     (store reads of that document, tokenising, the new segment, the manifest), per strategy."""
     from rag.core.types import DocumentRecord
 
     rows = []
-    for strategy in STRATEGIES:
+    for strategy in strategies:
         index = qa.retriever.lexical(strategy)
         index.refresh()
         donor = qa.store.chunks_of(strategy, "doc00000")
@@ -255,11 +285,11 @@ def lexical_updates(qa) -> list[dict]:
     return rows
 
 
-def hybrid_goal(rows: list[dict]) -> list[str]:
+def hybrid_goal(rows: list[dict], strategies: tuple[str, ...] = STRATEGIES) -> list[str]:
     """Hybrid p95 against 1.5x (raw Chroma p95 + query embedding p50), per strategy, from the same run."""
     embed = next(r["p50"] for r in rows if r["step"] == "embed (query)")
     lines = []
-    for strategy in STRATEGIES:
+    for strategy in strategies:
         raw = next(r["p95"] for r in rows if r["strategy"] == strategy and r["step"] == "chroma raw query")
         hybrid = next(r["p95"] for r in rows if r["strategy"] == strategy and r["step"] == "retrieve hybrid")
         lines.append(f"{strategy}: hybrid p95 {hybrid:.1f} ms = {hybrid / (raw + embed):.2f}x (raw p95 {raw:.1f} + "
@@ -278,8 +308,10 @@ def main() -> None:
     parser.add_argument("--server", action="store_true", help="Use a `chroma run` server on loopback.")
     parser.add_argument("--rebuild", action="store_true", help="Drop the cached store first.")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--strategies", default=",".join(STRATEGIES), help="Comma list (parent-child: the default).")
     parser.add_argument("--out", default=str(RESULTS / "query.json"))
     args = parser.parse_args()
+    strategies = tuple(s for s in STRATEGIES if s in args.strategies.split(","))
     if not COVIDQA.is_file():
         sys.exit(f"missing data: {COVIDQA}")
 
@@ -287,7 +319,9 @@ def main() -> None:
     from rag.core.settings import Settings, offline_environment
 
     offline_environment()
-    folder = CACHE / f"query-{args.chunks}-{args.real}-{args.seed}-{args.backend}{'-server' if args.server else ''}"
+    only = "" if strategies == STRATEGIES else "-" + "-".join(strategies)
+    mode = "-server" if args.server else ""
+    folder = CACHE / f"query-{args.chunks}-{args.real}-{args.seed}-{args.backend}{mode}{only}"
     if args.rebuild and folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -305,16 +339,16 @@ def main() -> None:
         qa = build_app(settings)
         qa.warm_up()
         built = json.loads((folder / "built.json").read_text()) if (folder / "built.json").is_file() else None
-        if built is None or qa.store.count("sentence") != args.chunks:
+        if built is None or qa.store.count(strategies[0]) < args.chunks // 3:
             print(f"building {args.chunks} chunks per strategy in {folder}", file=sys.stderr)
-            built = build(qa, args.chunks, args.real, args.seed)
+            built = build(qa, args.chunks, args.real, args.seed, strategies)
             (folder / "built.json").write_text(json.dumps(built))
-        counts = {s: qa.store.count(s) for s in (*STRATEGIES, "parents")}
+        counts = {s: qa.store.count(s) for s in (*strategies, "parents")}
         _, questions = real_sentences(0, args.seed)
         questions = random.Random(args.seed).sample(questions, args.queries)
         for q in questions[:3]:  # warm caches (HNSW pages, tokenizer, BM25 load)
-            qa.retriever.retrieve(q, strategy="sentence", k=args.k)
-        rows = measure(qa, questions, args.k, args.fetch_k)
+            qa.retriever.retrieve(q, strategy=strategies[0], k=args.k)
+        rows = measure(qa, questions, args.k, args.fetch_k, strategies)
     finally:
         if server is not None:
             server.stop()
@@ -326,7 +360,7 @@ def main() -> None:
         lines.append("| " + " | ".join(str(c) for c in cells) + " |")
     table = "\n".join(lines)
     print(table)
-    goal = hybrid_goal(rows)
+    goal = hybrid_goal(rows, strategies)
     print("\n".join(goal))
     meta = {
         "hybrid_goal": goal,

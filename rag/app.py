@@ -268,6 +268,9 @@ class DocQA:
     def close(self) -> None:
         """Release what this app holds open: the Chroma client (an embedded one keeps ~30 files open)
         and the loader's worker processes. Only what was built is touched; the app is unusable after."""
+        retriever = self.__dict__.get("retriever")
+        if retriever is not None and hasattr(retriever, "prefetch"):
+            retriever.prefetch.close()  # its BM25 worker thread
         store = self.__dict__.pop("store", None)
         if store is not None:
             store.close()

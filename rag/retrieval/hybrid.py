@@ -27,6 +27,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,12 +41,12 @@ from rag.retrieval.fusion import (
     best_similarity,
     dense_weight_for,
     e5_weight_for,
-    first_per_parent,
     fuse,
     mmr_select,
     parent_key,
     reserve_other_language,
 )
+from rag.retrieval.loading import LexicalPrefetch, first_parents, load, unloaded
 
 __all__ = ["CLOSEST", "MODES", "Candidate", "Retrieval", "Retriever", "dense_weight_for", "fuse", "mmr_select"]
 
@@ -85,6 +86,7 @@ class Retriever:
         self.multilingual = multilingual  # the e5 embedder (None: DOCQA_MULTILINGUAL=off)
         self.multilingual_notice = ""  # why the e5 leg is off, once it failed to load
         self._told = False  # the notice goes out with one answer, not every answer
+        self.prefetch = LexicalPrefetch()  # the BM25 leg beside the embedding and the dense search
 
     def lexical(self, strategy: str | Strategy) -> LexicalIndex:
         strategy = Strategy(strategy).value
@@ -143,6 +145,10 @@ class Retriever:
             )
             return out
 
+        prefetched = None
+        if mode == "hybrid":
+            only = allowed if doc_filter else None
+            prefetched = self.prefetch.submit(self.store, self.lexical(strategy), strategy, query, fetch_k, only)
         qvec = np.asarray(self.embedder.embed_query(query), dtype=np.float32)
         out.timings["embed"] = time.perf_counter() - t0
         e5_weight = self.e5_weight(query) if mode != "lexical" else 0.0
@@ -158,6 +164,8 @@ class Retriever:
             with_vectors=mmr,
             timings=out.timings,
             e5vec=e5vec,
+            lazy=True,
+            prefetched=prefetched,
         )
         t = time.perf_counter()
         ranked = fuse(
@@ -169,12 +177,13 @@ class Retriever:
             rrf_k=s.rrf_k,
             e5_weight=e5_weight if e5vec is not None else 0.0,
         )
-        if e5vec is not None and s.multilingual == "cross-lingual":
+        if e5vec is not None and s.multilingual == "cross-lingual":  # reads every candidate's language
+            ranked = load(self.store, strategy, ranked, allowed)
             ranked = reserve_other_language(ranked, query, k, s.cross_lingual_slots)
         passed = [c for c in ranked if threshold <= 0 or (c.dense or 0.0) >= threshold]
         if not passed:
             best = max((c.dense or 0.0) for c in ranked) if ranked else 0.0
-            out.closest = self._hits(strategy, first_per_parent(ranked, min(k, CLOSEST)))
+            out.closest = self._hits(strategy, first_parents(self.store, strategy, ranked, min(k, CLOSEST), allowed))
             out.notice = (
                 f"No passage reached the relevance threshold {threshold:.2f} (best similarity {best:.2f}); "
                 "showing the closest passages instead of answering."
@@ -185,7 +194,7 @@ class Retriever:
             out.timings["total"] = time.perf_counter() - t0
             return out
         if mmr:
-            passed = [c for c in passed if c.chunk.id in vectors]  # (a chunk removed meanwhile has none)
+            passed = [c for c in load(self.store, strategy, passed, allowed) if c.chunk.id in vectors]
             relevance = np.array([c.score for c in passed], dtype=np.float32)
             span = float(relevance.max() - relevance.min())
             relevance = (relevance - relevance.min()) / span if span > 0 else np.ones_like(relevance)
@@ -193,7 +202,7 @@ class Retriever:
             matrix = np.stack([vectors[c.chunk.id] for c in passed])
             selected = [passed[i] for i in mmr_select(relevance, matrix, keys, k, s.mmr_lambda)]
         else:
-            selected = first_per_parent(passed, k)
+            selected = first_parents(self.store, strategy, passed, k, allowed)
         out.hits = self._budget(self._hits(strategy, selected), budget_tokens)
         out.timings["fuse"] = time.perf_counter() - t
         out.timings["total"] = time.perf_counter() - t0
@@ -253,9 +262,13 @@ class Retriever:
         with_vectors: bool = False,
         timings: dict[str, float] | None = None,
         e5vec: np.ndarray | None = None,
+        lazy: bool = False,
+        prefetched: Future | None = None,
     ) -> tuple[list[Candidate], dict[str, np.ndarray]]:
         """Run the legs of `mode` (and the e5 leg when `e5vec` is given) and complete every candidate's
-        cosine, its e5 cosine where it has an e5 vector, and in hybrid its BM25."""
+        cosine, its e5 cosine where it has an e5 vector, and in hybrid its BM25. `lazy`: the passages only
+        BM25 found come back unloaded (scores and id only; loading.load reads the ones retrieval keeps).
+        `prefetched`: the BM25 leg already running (loading.LexicalPrefetch), with its passages' vectors."""
         timings = {} if timings is None else timings
         cands: dict[str, Candidate] = {}
         if mode != "lexical":
@@ -274,7 +287,13 @@ class Retriever:
             return list(cands.values()), {}
         t = time.perf_counter()
         index = self.lexical(strategy)
-        lexical_hits = index.search(query, fetch_k, doc_ids=allowed if filtered else None) if mode != "dense" else []
+        fetched: dict[str, np.ndarray] = {}
+        if prefetched is not None:
+            lexical_hits, fetched = prefetched.result()
+        elif mode != "dense":
+            lexical_hits = index.search(query, fetch_k, doc_ids=allowed if filtered else None)
+        else:
+            lexical_hits = []
         for rank, (cid, score) in enumerate(lexical_hits, 1):
             if cid in cands:
                 cands[cid].lexical, cands[cid].lexical_rank = score, rank
@@ -289,13 +308,21 @@ class Retriever:
         e5_scores = self._complete_e5(cands, [cid for _, cid, _ in new], strategy, e5vec) if e5vec is not None else {}
         if not need:
             return list(cands.values()), {}
-        chunks, matrix = self.store.get_chunks(strategy, need, with_embeddings=True)
-        vectors = {c.id: v for c, v in zip(chunks, matrix, strict=True)}
-        by_id = {c.id: c for c in chunks}
-        for rank, cid, score in new:
-            chunk = by_id.get(cid)
-            if chunk is not None and chunk.doc_id in allowed:  # else removed since the index was built
-                cands[cid] = Candidate(chunk, lexical=score, lexical_rank=rank, e5=e5_scores.get(cid))
+        if lazy:  # vectors only; text and metadata of the few kept are loaded after fusion (loading.load)
+            vectors = {cid: fetched[cid] for cid in need if cid in fetched}
+            vectors.update(self.store.get_vectors(strategy, [cid for cid in need if cid not in fetched]))
+            for rank, cid, score in new:
+                if cid in vectors:  # else removed since the index was built
+                    cands[cid] = Candidate(unloaded(cid, strategy), lexical=score, lexical_rank=rank,
+                                           e5=e5_scores.get(cid), loaded=False)  # fmt: skip
+        else:
+            chunks, matrix = self.store.get_chunks(strategy, need, with_embeddings=True)
+            vectors = {c.id: v for c, v in zip(chunks, matrix, strict=True)}
+            by_id = {c.id: c for c in chunks}
+            for rank, cid, score in new:
+                chunk = by_id.get(cid)
+                if chunk is not None and chunk.doc_id in allowed:  # else removed since the index was built
+                    cands[cid] = Candidate(chunk, lexical=score, lexical_rank=rank, e5=e5_scores.get(cid))
         for cid, c in cands.items():
             if c.dense is None and cid in vectors:
                 c.dense = float(vectors[cid] @ qvec)
@@ -309,8 +336,8 @@ class Retriever:
         lacking = [cid for cid, c in cands.items() if c.e5 is None] + new
         if not lacking:
             return {}
-        chunks, matrix = self.store.get_chunks(multilingual_kind(strategy), lacking, with_embeddings=True)
-        scores = {c.id: float(v @ e5vec) for c, v in zip(chunks, matrix, strict=True)}
+        vectors = self.store.get_vectors(multilingual_kind(strategy), lacking)
+        scores = {cid: float(v @ e5vec) for cid, v in vectors.items()}
         for cid, c in cands.items():
             if c.e5 is None and cid in scores:
                 c.e5 = scores[cid]
@@ -348,3 +375,4 @@ class Retriever:
             kept.append(hit)
             used += n
         return kept
+

@@ -185,3 +185,46 @@ def test_mmr_select_skips_duplicates_and_same_parent():
     assert mmr_select(relevance, vectors, ["a", "b", "c", "d"], 2, 0.5) == [0, 2]
     assert mmr_select(relevance, vectors, ["p", "p", "q", "r"], 3, 1.0) == [0, 2, 3]
     assert mmr_select(relevance[:0], vectors[:0], [], 3, 0.5) == []
+
+
+QUESTIONS = ("Which planet is the largest?", "How many vacation days do employees get?", "heat pump efficiency",
+             "rings of Saturn", "리튬 배터리", "What is the remote work policy?")  # fmt: skip
+
+
+@pytest.mark.parametrize("strategy", [s.value for s in ALL_STRATEGIES])
+@pytest.mark.parametrize("mmr", [False, True])
+def test_loading_bm25_only_passages_late_changes_no_result(qa, strategy, mmr, monkeypatch):
+    """Issue 14 (query latency): passages only BM25 found are scored from their vectors alone and only the
+    ones retrieval keeps are read with their text and metadata. The hits must be exactly those of loading
+    every candidate up front, and far fewer passages are read."""
+    from rag.retrieval.hybrid import Retriever
+
+    lazy = {q: qa.retriever.retrieve(q, strategy=strategy, k=4, mmr=mmr, fetch_k=40) for q in QUESTIONS}
+    read: list[int] = []
+    get_chunks = qa.store.get_chunks
+    monkeypatch.setattr(
+        qa.store, "get_chunks", lambda kind, ids, **kw: read.append(len(ids)) or get_chunks(kind, ids, **kw)
+    )
+    eager_gather = Retriever.gather
+    monkeypatch.setattr(Retriever, "gather", lambda self, *a, **kw: eager_gather(self, *a, **{**kw, "lazy": False}))
+    for q, got in lazy.items():
+        want = qa.retriever.retrieve(q, strategy=strategy, k=4, mmr=mmr, fetch_k=40)
+        assert [(h.chunk.id, round(h.score, 6)) for h in got.hits] == [
+            (h.chunk.id, round(h.score, 6)) for h in want.hits
+        ]
+        assert [h.matched.id if h.matched else None for h in got.hits] == [
+            h.matched.id if h.matched else None for h in want.hits
+        ]
+    if strategy != "overlap":  # (overlap's few windows all come back from the dense leg at fetch_k 40)
+        assert sum(read) > 0  # the eager path read the BM25-only candidates
+
+
+def test_a_lazy_retrieval_reads_few_passages(qa, monkeypatch):
+    read: list[tuple[str, int]] = []
+    get_chunks = qa.store.get_chunks
+    monkeypatch.setattr(
+        qa.store, "get_chunks", lambda kind, ids, **kw: read.append((kind, len(ids))) or get_chunks(kind, ids, **kw)
+    )
+    got = qa.retriever.retrieve("heat pump efficiency", strategy="sentence", k=3, fetch_k=40)
+    assert got.hits
+    assert sum(n for kind, n in read if kind == "sentence") <= 6, read  # 2k at most, not the ~40 BM25 hits

@@ -26,6 +26,6 @@ def test_overrides_replace_a_component_and_the_rest_is_built_from_it(tmp_path):
 
 
 def test_unknown_components_are_refused_with_the_known_names(tmp_path):
-    with pytest.raises(TypeError, match=r"unknown component.*embeder.*known: counter, embedder"):
+    with pytest.raises(TypeError, match=r"unknown component.*embeder.*known: activity, counter, embedder"):
         DocQA(Settings(_env_file=None, index_dir=tmp_path), embeder=object())
     assert "embedder" in COMPONENTS and "library" in COMPONENTS
