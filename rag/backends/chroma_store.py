@@ -349,6 +349,17 @@ class ChunkStore(ReachabilityMixin, MultilingualMixin):
             )
         ]
 
+    def query_ids(
+        self, strategy: str, vector: np.ndarray, k: int, doc_ids: Sequence[str] | None = None
+    ) -> list[tuple[str, float]]:
+        """query() without text and metadata: (id, cosine). ~4 ms instead of ~13 ms for 80 results at
+        100k chunks (Chroma reads metadata one row per key); retrieval reads the few it keeps."""
+        where = {"doc_id": {"$in": list(doc_ids)}} if doc_ids else None
+        res = self.collection(strategy).query(
+            query_embeddings=[np.asarray(vector, dtype=np.float32)], n_results=k, where=where, include=["distances"]
+        )
+        return [(cid, 1.0 - float(dist)) for cid, dist in zip(res["ids"][0], res["distances"][0], strict=True)]
+
     def iter_chunks(self, kind: str, page: int = 2000) -> Iterator[Chunk]:
         """Every chunk of a collection, paged (for rebuilding derived indexes)."""
         col = self.collection(kind)

@@ -101,6 +101,9 @@ class ChunkIndex(Protocol):
 
     def get_chunks(self, kind: str, ids: Sequence[str], with_embeddings: bool = False) -> Any: ...
 
+    def query_ids(self, strategy: str, vector: Any, k: int, doc_ids: Sequence[str] | None = None) -> list:
+        """Nearest (chunk id, cosine) without text or metadata (a third of the cost of a full query)."""
+
     def get_vectors(self, kind: str, ids: Sequence[str]) -> dict[str, Any]:
         """Stored vectors by id, without text or metadata (a third of the cost of get_chunks)."""
 

@@ -24,6 +24,7 @@ One question, one strategy collection:
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -35,10 +36,9 @@ import numpy as np
 
 from rag.core.errors import ModelNotAvailable
 from rag.core.protocols import ChunkIndex, Embedder, LexicalIndex
-from rag.core.types import PARENTS, Chunk, Hit, Strategy, multilingual_kind
+from rag.core.types import Chunk, Hit, Strategy, multilingual_kind
 from rag.retrieval.fusion import (
     Candidate,
-    best_similarity,
     dense_weight_for,
     e5_weight_for,
     fuse,
@@ -46,7 +46,9 @@ from rag.retrieval.fusion import (
     parent_key,
     reserve_other_language,
 )
-from rag.retrieval.loading import LexicalPrefetch, first_parents, load, unloaded
+from rag.retrieval.loading import LexicalPrefetch, first_parents, hits_of, load, unloaded, within_tokens
+
+log = logging.getLogger(__name__)
 
 __all__ = ["CLOSEST", "MODES", "Candidate", "Retrieval", "Retriever", "dense_weight_for", "fuse", "mmr_select"]
 
@@ -145,9 +147,40 @@ class Retriever:
             )
             return out
 
+        eager = False  # lazy first; again eagerly if a passage of an uncommitted document was met
+        while True:
+            foreign: list[str] = []
+            done = self._search(query, strategy, k, mode, mmr, threshold, fetch_k, allowed, bool(doc_filter),
+                                budget_tokens, out, t0, eager, foreign)  # fmt: skip
+            if done or eager:
+                return out
+            log.debug("an ingest is in flight (%d passages not committed): searching again eagerly", len(foreign))
+            notice = out.notice if out.notice == self.multilingual_notice else ""  # said once per process
+            eager, out = True, Retrieval(notice=notice)
+
+    def _search(
+        self,
+        query: str,
+        strategy: str,
+        k: int,
+        mode: str,
+        mmr: bool,
+        threshold: float,
+        fetch_k: int,
+        allowed: set[str],
+        filtered: bool,
+        budget_tokens: int | None,
+        out: Retrieval,
+        t0: float,
+        eager: bool,
+        foreign: list[str],
+    ) -> bool:
+        """Fill `out`; False when a lazily read passage belonged to an uncommitted document (an ingest in
+        flight: the lazy dense leg cannot drop those before fusion), so the caller searches eagerly."""
+        s = self.settings
         prefetched = None
         if mode == "hybrid":
-            only = allowed if doc_filter else None
+            only = allowed if filtered else None
             prefetched = self.prefetch.submit(self.store, self.lexical(strategy), strategy, query, fetch_k, only)
         qvec = np.asarray(self.embedder.embed_query(query), dtype=np.float32)
         out.timings["embed"] = time.perf_counter() - t0
@@ -160,11 +193,11 @@ class Retriever:
             mode,
             fetch_k,
             allowed,
-            bool(doc_filter),
+            filtered,
             with_vectors=mmr,
             timings=out.timings,
             e5vec=e5vec,
-            lazy=True,
+            lazy=not eager,
             prefetched=prefetched,
         )
         t = time.perf_counter()
@@ -178,12 +211,13 @@ class Retriever:
             e5_weight=e5_weight if e5vec is not None else 0.0,
         )
         if e5vec is not None and s.multilingual == "cross-lingual":  # reads every candidate's language
-            ranked = load(self.store, strategy, ranked, allowed)
+            ranked = load(self.store, strategy, ranked, allowed, foreign)
             ranked = reserve_other_language(ranked, query, k, s.cross_lingual_slots)
         passed = [c for c in ranked if threshold <= 0 or (c.dense or 0.0) >= threshold]
         if not passed:
             best = max((c.dense or 0.0) for c in ranked) if ranked else 0.0
-            out.closest = self._hits(strategy, first_parents(self.store, strategy, ranked, min(k, CLOSEST), allowed))
+            closest = first_parents(self.store, strategy, ranked, min(k, CLOSEST), allowed, foreign)
+            out.closest = hits_of(self.store, strategy, closest)
             out.notice = (
                 f"No passage reached the relevance threshold {threshold:.2f} (best similarity {best:.2f}); "
                 "showing the closest passages instead of answering."
@@ -192,9 +226,9 @@ class Retriever:
             )
             out.timings["fuse"] = time.perf_counter() - t
             out.timings["total"] = time.perf_counter() - t0
-            return out
+            return not foreign
         if mmr:
-            passed = [c for c in load(self.store, strategy, passed, allowed) if c.chunk.id in vectors]
+            passed = [c for c in load(self.store, strategy, passed, allowed, foreign) if c.chunk.id in vectors]
             relevance = np.array([c.score for c in passed], dtype=np.float32)
             span = float(relevance.max() - relevance.min())
             relevance = (relevance - relevance.min()) / span if span > 0 else np.ones_like(relevance)
@@ -202,11 +236,11 @@ class Retriever:
             matrix = np.stack([vectors[c.chunk.id] for c in passed])
             selected = [passed[i] for i in mmr_select(relevance, matrix, keys, k, s.mmr_lambda)]
         else:
-            selected = first_parents(self.store, strategy, passed, k, allowed)
-        out.hits = self._budget(self._hits(strategy, selected), budget_tokens)
+            selected = first_parents(self.store, strategy, passed, k, allowed, foreign)
+        out.hits = within_tokens(self.counter, hits_of(self.store, strategy, selected), budget_tokens)
         out.timings["fuse"] = time.perf_counter() - t
         out.timings["total"] = time.perf_counter() - t0
-        return out
+        return not foreign
 
     # --- steps -----------------------------------------------------------------------------------
     def e5_weight(self, query: str) -> float:
@@ -239,10 +273,15 @@ class Retriever:
         return vector
 
     def _dense(
-        self, strategy: str, qvec: np.ndarray, n: int, allowed: set[str], filtered: bool
+        self, strategy: str, qvec: np.ndarray, n: int, allowed: set[str], filtered: bool, lazy: bool = False
     ) -> list[tuple[Chunk, float]]:
         """Nearest chunks of allowed documents. Unfiltered first (cheapest); chunks of documents not
-        committed (an ingest in flight) are dropped, and if any were, the search is redone filtered."""
+        committed (an ingest in flight) are dropped, and if any were, the search is redone filtered.
+        `lazy`: ids and cosines only (a third of the cost: loading.py), as unloaded chunks; an uncommitted
+        one is then met when loaded, and retrieve() searches again eagerly."""
+        if lazy:
+            found = self.store.query_ids(strategy, qvec, n, doc_ids=sorted(allowed) if filtered else None)
+            return [(unloaded(cid, strategy), cos) for cid, cos in found]
         if not filtered:
             found = self.store.query(strategy, qvec, n)
             kept = [(c, cos) for c, cos in found if c.doc_id in allowed]
@@ -273,14 +312,16 @@ class Retriever:
         cands: dict[str, Candidate] = {}
         if mode != "lexical":
             t = time.perf_counter()
-            for rank, (chunk, cos) in enumerate(self._dense(strategy, qvec, fetch_k, allowed, filtered), 1):
-                cands[chunk.id] = Candidate(chunk, dense=cos, dense_rank=rank)
+            for rank, (chunk, cos) in enumerate(self._dense(strategy, qvec, fetch_k, allowed, filtered, lazy), 1):
+                cands[chunk.id] = Candidate(chunk, dense=cos, dense_rank=rank, loaded=not lazy)
             timings["dense"] = time.perf_counter() - t
         if e5vec is not None:
             t = time.perf_counter()
             side = multilingual_kind(strategy)
             for rank, (chunk, cos) in enumerate(self._dense(side, e5vec, fetch_k, allowed, filtered), 1):
                 cand = cands.setdefault(chunk.id, Candidate(chunk))
+                if not cand.loaded:  # the lazy dense leg's stand-in: the e5 leg read the chunk already
+                    cand.chunk, cand.loaded = chunk, True
                 cand.e5, cand.e5_rank = cos, rank
             timings["e5"] = time.perf_counter() - t
         if mode == "dense" and not with_vectors and e5vec is None:
@@ -342,37 +383,3 @@ class Retriever:
             if c.e5 is None and cid in scores:
                 c.e5 = scores[cid]
         return scores
-
-    def _hits(self, strategy: str, selected: Sequence[Candidate]) -> list[Hit]:
-        parents: dict[str, Chunk] = {}
-        parent_ids = [c.chunk.parent_id for c in selected if c.chunk.parent_id]
-        if strategy == Strategy.PARENT_CHILD.value and parent_ids:
-            parents = {p.id: p for p in self.store.get_chunks(PARENTS, parent_ids)}
-        hits = []
-        for rank, c in enumerate(selected, 1):
-            parent = parents.get(c.chunk.parent_id or "")
-            hits.append(
-                Hit(
-                    chunk=parent or c.chunk,
-                    score=float(c.score),
-                    dense_score=best_similarity(c),
-                    lexical_score=c.lexical,
-                    rank=rank,
-                    matched=c.chunk if parent else None,
-                )
-            )
-        return hits
-
-    def _budget(self, hits: list[Hit], budget_tokens: int | None) -> list[Hit]:
-        """Sources in rank order while they fit in `budget_tokens` embedder tokens (at least one)."""
-        if not budget_tokens or len(hits) <= 1:
-            return hits
-        counts = self.counter.count([h.chunk.text for h in hits])
-        kept, used = [], 0
-        for hit, n in zip(hits, counts, strict=True):
-            if kept and used + n > budget_tokens:
-                break
-            kept.append(hit)
-            used += n
-        return kept
-

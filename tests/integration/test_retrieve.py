@@ -228,3 +228,30 @@ def test_a_lazy_retrieval_reads_few_passages(qa, monkeypatch):
     got = qa.retriever.retrieve("heat pump efficiency", strategy="sentence", k=3, fetch_k=40)
     assert got.hits
     assert sum(n for kind, n in read if kind == "sentence") <= 6, read  # 2k at most, not the ~40 BM25 hits
+
+
+def test_passages_of_a_document_still_being_ingested_never_come_back(make_app, caplog):
+    """The lazy dense leg reads ids only, so it cannot drop an uncommitted document's passages before
+    fusion (an ingest in flight writes them before its commit); meeting one, retrieval searches again the
+    eager way, which filters them out."""
+    import logging
+
+    import numpy as np
+
+    qa = make_app()
+    qa.ingestor.ingest_file(SAMPLES / "solar_system_guide.md", [Strategy.SENTENCE])
+    text = "Jupiter is the largest planet and its Great Red Spot is a storm."
+    vector = np.asarray(qa.embedder.embed([text])[0], dtype=np.float32)
+    qa.store.collection("sentence").upsert(  # written, not committed: what a kill mid-ingest leaves
+        ids=[f"inflight-{i}" for i in range(5)],
+        embeddings=np.stack([vector] * 5),
+        metadatas=[{"doc_id": "inflight", "strategy": "sentence", "index": i, "start": 0, "end": len(text),
+                    "source": "inflight.md", "title": "inflight.md", "role": "chunk"} for i in range(5)],
+        documents=[text] * 5,
+    )  # fmt: skip
+    caplog.set_level(logging.DEBUG, logger="rag.retrieval.hybrid")
+    for mode in ("dense", "hybrid"):
+        got = qa.retriever.retrieve("Which planet is the largest?", strategy="sentence", k=4, mode=mode)
+        assert got.hits and all(h.chunk.source == "solar_system_guide.md" for h in got.hits), mode
+        assert "Jupiter is the largest planet" in got.hits[0].chunk.text
+    assert "searching again eagerly" in caplog.text
