@@ -305,8 +305,8 @@ class Retriever:
         prefetched: Future | None = None,
     ) -> tuple[list[Candidate], dict[str, np.ndarray]]:
         """Run the legs of `mode` (and the e5 leg when `e5vec` is given) and complete every candidate's
-        cosine, its e5 cosine where it has an e5 vector, and in hybrid its BM25. `lazy`: the passages only
-        BM25 found come back unloaded (scores and id only; loading.load reads the ones retrieval keeps).
+        cosine, its e5 cosine where it has an e5 vector, and in hybrid its BM25. `lazy`: the dense leg's and
+        BM25's passages come back unloaded (scores and id only; loading.load reads the ones retrieval keeps).
         `prefetched`: the BM25 leg already running (loading.LexicalPrefetch), with its passages' vectors."""
         timings = {} if timings is None else timings
         cands: dict[str, Candidate] = {}
