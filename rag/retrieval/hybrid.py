@@ -1,10 +1,13 @@
 """Retrieval: dense and BM25 legs, weighted reciprocal-rank fusion, threshold, MMR, parents, budget.
 
 One question, one strategy collection:
-1. dense leg: the `fetch_k` nearest chunks by cosine (Chroma), committed documents only;
-2. lexical leg: the `fetch_k` best BM25 chunks (rag/backends/bm25.py), kept fresh against the store;
+1. dense leg: the `fetch_k` nearest chunks by cosine (Chroma), ids and cosines only;
+2. lexical leg: the `fetch_k` best BM25 chunks (rag/backends/bm25.py), kept fresh against the store,
+   run in a worker thread beside steps 1 and the query embedding (rag/retrieval/loading.py);
 3. every candidate gets its dense cosine (fetched vectors for lexical-only ones), so the relevance
-   threshold means the same in every mode, and in hybrid its BM25 score too;
+   threshold means the same in every mode, and in hybrid its BM25 score too; text and metadata are
+   read after fusion for the candidates kept, and a passage of a document not committed yet (an
+   ingest in flight) makes the question be searched again with everything read up front;
 4. fusion (hybrid), DOCQA_FUSION: "sum" (default) = dense_weight * minmax(cosine) + lexical_weight *
    minmax(BM25) over the candidate pool; "rrf" = weighted reciprocal rank fusion of the two rankings.
    The dense weight drops to cjk_dense_weight for questions mostly in Hangul/Han/Kana, since the bundled
