@@ -151,6 +151,7 @@ def test_query_asks_for_more_than_there_is(mode_app, embedder):
     qa = mode_app()
     vector = embedder.embed_query("pump temperature")
     assert qa.store.query("sentence", vector, 50) == []  # empty collection
+    assert qa.store.query_ids("sentence", vector, 50) == []
     doc = qa.settings.data_dir / "x.txt"
     doc.parent.mkdir(parents=True, exist_ok=True)
     doc.write_text("The pump runs at 40 degrees. The fan spins at 900 rpm. The coil is copper.\n")
@@ -159,6 +160,11 @@ def test_query_asks_for_more_than_there_is(mode_app, embedder):
     assert 1 < len(found) == qa.store.count("sentence") < 50
     assert "pump" in found[0][0].text and found[0][1] > found[-1][1]
     assert qa.store.query("sentence", vector, 50, doc_ids=["no-such-doc"]) == []
+    ids = qa.store.query_ids("sentence", vector, 50)  # the lazy dense leg: the same ranking, ids only
+    assert [(cid, round(cos, 5)) for cid, cos in ids] == [(c.id, round(cos, 5)) for c, cos in found]
+    assert qa.store.query_ids("sentence", vector, 50, doc_ids=["no-such-doc"]) == []
+    vectors = qa.store.get_vectors("sentence", [ids[0][0], "no-such-id"])
+    assert list(vectors) == [ids[0][0]] and float(vectors[ids[0][0]] @ vector) == pytest.approx(ids[0][1], abs=1e-5)
 
 
 def test_recover_after_injected_failure(mode_app):
