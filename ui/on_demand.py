@@ -92,11 +92,12 @@ def run_with_steps(activity: Any, work: Callable[[], Any], every_s: float = 0.5)
     `every_s`), so a streaming chat shows "Building the keyword index: 4,000 of 14,986 chunks" instead of
     a frozen "Starting…"; a step quicker than that still yields its last line once. Nothing is yielded when
     no long step happens; `work`'s error is re-raised."""
-    lines: list[str] = []
+    latest = ""  # the line of the last step event heard
 
     class _Listener:
         def step_started(self, step: Step) -> None:
-            lines.append(step_line(step))
+            nonlocal latest
+            latest = step_line(step)
 
         step_advanced = step_started
 
@@ -117,10 +118,10 @@ def run_with_steps(activity: Any, work: Callable[[], Any], every_s: float = 0.5)
         thread.start()
         while thread.is_alive():
             thread.join(every_s)
-            if lines and lines[-1] != shown:
-                shown = lines[-1]
+            if latest != shown:
+                shown = latest
                 yield shown
     if failure:
         raise failure[0]
-    if lines and lines[-1] != shown:  # a step quicker than one poll still says it happened
-        yield lines[-1]
+    if latest != shown:  # a step quicker than one poll still says it happened
+        yield latest

@@ -334,14 +334,7 @@ class ChunkStore(ReachabilityMixin, MultilingualMixin):
         No count() first: Chroma >= 1.5 returns fewer results when k exceeds the collection, and the
         count cost ~10 ms at 100k chunks, half of a dense search (benchmarks/query.py).
         """
-        col = self.collection(strategy)
-        where = {"doc_id": {"$in": list(doc_ids)}} if doc_ids else None
-        res = col.query(
-            query_embeddings=[np.asarray(vector, dtype=np.float32)],
-            n_results=k,
-            where=where,
-            include=["metadatas", "documents", "distances"],
-        )
+        res = self._nearest(strategy, vector, k, doc_ids, ["metadatas", "documents", "distances"])
         return [
             (chunk_from_record(cid, doc, meta), 1.0 - float(dist))
             for cid, doc, meta, dist in zip(
@@ -354,11 +347,14 @@ class ChunkStore(ReachabilityMixin, MultilingualMixin):
     ) -> list[tuple[str, float]]:
         """query() without text and metadata: (id, cosine). ~4 ms instead of ~13 ms for 80 results at
         100k chunks (Chroma reads metadata one row per key); retrieval reads the few it keeps."""
-        where = {"doc_id": {"$in": list(doc_ids)}} if doc_ids else None
-        res = self.collection(strategy).query(
-            query_embeddings=[np.asarray(vector, dtype=np.float32)], n_results=k, where=where, include=["distances"]
-        )
+        res = self._nearest(strategy, vector, k, doc_ids, ["distances"])
         return [(cid, 1.0 - float(dist)) for cid, dist in zip(res["ids"][0], res["distances"][0], strict=True)]
+
+    def _nearest(self, strategy: str, vector: np.ndarray, k: int, doc_ids: Sequence[str] | None, include: list):
+        where = {"doc_id": {"$in": list(doc_ids)}} if doc_ids else None
+        return self.collection(strategy).query(
+            query_embeddings=[np.asarray(vector, dtype=np.float32)], n_results=k, where=where, include=include
+        )
 
     def iter_chunks(self, kind: str, page: int = 2000) -> Iterator[Chunk]:
         """Every chunk of a collection, paged (for rebuilding derived indexes)."""

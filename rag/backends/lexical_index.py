@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from rag.backends.lexical_segments import FORMAT, Segment, SegmentFiles
-from rag.core.activity import Activity, quiet
+from rag.core.activity import Activity
 from rag.core.protocols import ChunkIndex
 from rag.core.types import REGISTRY
 
@@ -164,7 +164,7 @@ class IncrementalLexicalIndex:
         self, store: ChunkIndex, strategy: str, folder: str | Path, tokenizer, text_of, activity: Activity | None = None
     ) -> None:
         self.store = store
-        self.activity = activity or quiet()  # a full build is a long step with a progress bar
+        self.activity = activity or Activity()  # a full build is a long step with a progress bar
         self.strategy = strategy
         self.folder = Path(folder) / f"{store.base}__{strategy.replace('-', '_')}"
         self.files = SegmentFiles(self.folder)

@@ -37,7 +37,7 @@ import numpy as np
 from rag.backends.onnx_export import EXPORT_STAGES, EXPORT_VERSION, FP32_TOLERANCE, export_onnx, model_key
 from rag.backends.onnx_runtime import OnnxModel
 from rag.backends.st_embedder import SentenceTransformerEmbedder, resolve_model_path
-from rag.core.activity import Activity, Step, quiet
+from rag.core.activity import Activity, Step
 from rag.core.errors import BackendError, ModelNotAvailable
 from rag.core.settings import BUNDLED_MODEL, Settings, offline_environment
 
@@ -69,7 +69,7 @@ class OnnxEmbedder:
         activity: Activity | None = None,
     ) -> None:
         self.model_name = model
-        self.activity = activity or quiet()  # the first export is a long step with a progress bar
+        self.activity = activity or Activity()  # the first export is a long step with a progress bar
         self.requested = "onnx-int8" if quantized else "onnx"
         self.name = embedder_name(model, self.requested)
         self.cache_dir = Path(cache_dir)
@@ -189,11 +189,12 @@ class OnnxEmbedder:
 
 def _stage_reporter(step: Step):
     """on_stage for export_onnx: a stage starting means the one before it is done."""
-    started = [0]
+    begun = False
 
     def on_stage(name: str) -> None:
-        step.advance(1 if started[0] else 0, description=f"preparing the embedding model (first run only): {name}")
-        started[0] += 1
+        nonlocal begun
+        step.advance(1 if begun else 0, description=f"preparing the embedding model (first run only): {name}")
+        begun = True
 
     return on_stage
 

@@ -47,10 +47,6 @@ class Step:
         if self._activity is not None:
             self._activity._emit("step_advanced", self)
 
-    def set_total(self, total: int) -> None:
-        self.total = total
-        self.advance(0)
-
 
 class Activity:
     """The app's channel for long steps: components report, front ends listen (see the module docstring)."""
@@ -95,8 +91,3 @@ class Activity:
         for listener in listeners:
             with contextlib.suppress(Exception):  # a broken progress display never breaks the work it shows
                 getattr(listener, event)(step)
-
-
-def quiet() -> Activity:
-    """An Activity nobody listens to: for components built outside the composition root (tests, scripts)."""
-    return Activity()

@@ -29,7 +29,7 @@ class Candidate:
     score: float = 0.0
     e5: float | None = None  # cosine similarity in the multilingual leg; None: not run, or no e5 vector
     e5_rank: int | None = None
-    loaded: bool = True  # False: only `chunk.id` is known yet (a BM25-only hit; hybrid.py loads the kept ones)
+    loaded: bool = True  # False: only `chunk.id` is known yet (loading.load reads the kept ones)
 
 
 # multilingual-e5-small's cosines run high: unrelated question/passage pairs score ~0.70-0.72 ("Who won

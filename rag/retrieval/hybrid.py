@@ -60,6 +60,22 @@ CLOSEST = 3  # passages shown instead of an answer when nothing passes the thres
 
 
 @dataclass
+class _Ask:
+    """One question's resolved retrieval arguments (retrieve() fills the defaults from Settings)."""
+
+    query: str
+    strategy: str
+    k: int
+    mode: str
+    mmr: bool
+    threshold: float
+    fetch_k: int
+    allowed: set[str]  # committed documents the question may search (after doc_filter)
+    filtered: bool  # doc_filter was given
+    budget_tokens: int | None
+
+
+@dataclass
 class Retrieval:
     hits: list[Hit] = field(default_factory=list)
     closest: list[Hit] = field(default_factory=list)  # filled only when no hit passed the threshold
@@ -150,100 +166,82 @@ class Retriever:
             )
             return out
 
-        eager = False  # lazy first; again eagerly if a passage of an uncommitted document was met
-        while True:
-            foreign: list[str] = []
-            done = self._search(query, strategy, k, mode, mmr, threshold, fetch_k, allowed, bool(doc_filter),
-                                budget_tokens, out, t0, eager, foreign)  # fmt: skip
-            if done or eager:
-                return out
+        a = _Ask(query, strategy, k, mode, mmr, threshold, fetch_k, allowed, bool(doc_filter), budget_tokens)
+        foreign = self._search(a, out, t0, lazy=True)
+        if foreign:  # an ingest in flight: the lazy dense leg met its passages; the eager one filters them
             log.debug("an ingest is in flight (%d passages not committed): searching again eagerly", len(foreign))
-            notice = out.notice if out.notice == self.multilingual_notice else ""  # said once per process
-            eager, out = True, Retrieval(notice=notice)
+            out = Retrieval(notice=out.notice if out.notice == self.multilingual_notice else "")  # said once
+            self._search(a, out, t0, lazy=False)
+        return out
 
-    def _search(
-        self,
-        query: str,
-        strategy: str,
-        k: int,
-        mode: str,
-        mmr: bool,
-        threshold: float,
-        fetch_k: int,
-        allowed: set[str],
-        filtered: bool,
-        budget_tokens: int | None,
-        out: Retrieval,
-        t0: float,
-        eager: bool,
-        foreign: list[str],
-    ) -> bool:
-        """Fill `out`; False when a lazily read passage belonged to an uncommitted document (an ingest in
-        flight: the lazy dense leg cannot drop those before fusion), so the caller searches eagerly."""
+    def _search(self, a: _Ask, out: Retrieval, t0: float, lazy: bool) -> list[str]:
+        """Fill `out`. `lazy` (rag/retrieval/loading.py): candidates are read after fusion; returns the ids
+        of passages met that belong to no committed document (an ingest in flight; never returned)."""
+        foreign: list[str] = []
         s = self.settings
         prefetched = None
-        if mode == "hybrid":
-            only = allowed if filtered else None
-            prefetched = self.prefetch.submit(self.store, self.lexical(strategy), strategy, query, fetch_k, only)
-        qvec = np.asarray(self.embedder.embed_query(query), dtype=np.float32)
+        if a.mode == "hybrid":
+            index, only = self.lexical(a.strategy), a.allowed if a.filtered else None
+            prefetched = self.prefetch.submit(self.store, index, a.strategy, a.query, a.fetch_k, only)
+        qvec = np.asarray(self.embedder.embed_query(a.query), dtype=np.float32)
         out.timings["embed"] = time.perf_counter() - t0
-        e5_weight = self.e5_weight(query) if mode != "lexical" else 0.0
-        e5vec = self.e5_query(query, strategy, out) if e5_weight > 0 else None
+        e5_weight = self.e5_weight(a.query) if a.mode != "lexical" else 0.0
+        e5vec = self.e5_query(a.query, a.strategy, out) if e5_weight > 0 else None
         cands, vectors = self.gather(
-            query,
+            a.query,
             qvec,
-            strategy,
-            mode,
-            fetch_k,
-            allowed,
-            filtered,
-            with_vectors=mmr,
+            a.strategy,
+            a.mode,
+            a.fetch_k,
+            a.allowed,
+            a.filtered,
+            with_vectors=a.mmr,
             timings=out.timings,
             e5vec=e5vec,
-            lazy=not eager,
+            lazy=lazy,
             prefetched=prefetched,
         )
         t = time.perf_counter()
         ranked = fuse(
             cands,
-            mode,
+            a.mode,
             method=s.fusion,
-            dense_weight=dense_weight_for(query, s.dense_weight, s.cjk_dense_weight),
+            dense_weight=dense_weight_for(a.query, s.dense_weight, s.cjk_dense_weight),
             lexical_weight=s.lexical_weight,
             rrf_k=s.rrf_k,
             e5_weight=e5_weight if e5vec is not None else 0.0,
         )
         if e5vec is not None and s.multilingual == "cross-lingual":  # reads every candidate's language
-            ranked = load(self.store, strategy, ranked, allowed, foreign)
-            ranked = reserve_other_language(ranked, query, k, s.cross_lingual_slots)
-        passed = [c for c in ranked if threshold <= 0 or (c.dense or 0.0) >= threshold]
+            ranked = load(self.store, a.strategy, ranked, a.allowed, foreign)
+            ranked = reserve_other_language(ranked, a.query, a.k, s.cross_lingual_slots)
+        passed = [c for c in ranked if a.threshold <= 0 or (c.dense or 0.0) >= a.threshold]
         if not passed:
             best = max((c.dense or 0.0) for c in ranked) if ranked else 0.0
-            closest = first_parents(self.store, strategy, ranked, min(k, CLOSEST), allowed, foreign)
-            out.closest = hits_of(self.store, strategy, closest)
+            closest = first_parents(self.store, a.strategy, ranked, min(a.k, CLOSEST), a.allowed, foreign)
+            out.closest = hits_of(self.store, a.strategy, closest)
             out.notice = (
-                f"No passage reached the relevance threshold {threshold:.2f} (best similarity {best:.2f}); "
+                f"No passage reached the relevance threshold {a.threshold:.2f} (best similarity {best:.2f}); "
                 "showing the closest passages instead of answering."
                 if ranked
                 else "Nothing in the documents matches this question."
             )
             out.timings["fuse"] = time.perf_counter() - t
             out.timings["total"] = time.perf_counter() - t0
-            return not foreign
-        if mmr:
-            passed = [c for c in load(self.store, strategy, passed, allowed, foreign) if c.chunk.id in vectors]
+            return foreign
+        if a.mmr:
+            passed = [c for c in load(self.store, a.strategy, passed, a.allowed, foreign) if c.chunk.id in vectors]
             relevance = np.array([c.score for c in passed], dtype=np.float32)
             span = float(relevance.max() - relevance.min())
             relevance = (relevance - relevance.min()) / span if span > 0 else np.ones_like(relevance)
             keys = [parent_key(c) for c in passed]
             matrix = np.stack([vectors[c.chunk.id] for c in passed])
-            selected = [passed[i] for i in mmr_select(relevance, matrix, keys, k, s.mmr_lambda)]
+            selected = [passed[i] for i in mmr_select(relevance, matrix, keys, a.k, s.mmr_lambda)]
         else:
-            selected = first_parents(self.store, strategy, passed, k, allowed, foreign)
-        out.hits = within_tokens(self.counter, hits_of(self.store, strategy, selected), budget_tokens)
+            selected = first_parents(self.store, a.strategy, passed, a.k, a.allowed, foreign)
+        out.hits = within_tokens(self.counter, hits_of(self.store, a.strategy, selected), a.budget_tokens)
         out.timings["fuse"] = time.perf_counter() - t
         out.timings["total"] = time.perf_counter() - t0
-        return not foreign
+        return foreign
 
     # --- steps -----------------------------------------------------------------------------------
     def e5_weight(self, query: str) -> float:
