@@ -94,3 +94,54 @@ def test_relevance_in_the_answer_and_its_json(make_app):
     follow = qa.answerer.answer("and Mars?", history=[("How many moons does Mercury have?", "")])
     assert follow.standalone_question == "How many moons does Mars have?"
     assert "two small moons" in follow.text
+
+
+def _sources(texts: list[str]) -> list[Source]:
+    return [
+        Source(i + 1, Hit(Chunk(f"c{i}", "d", "parent-child", i, t, 0, len(t), "notes.txt", "notes"), 1.0))
+        for i, t in enumerate(texts)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("question", "texts", "gold"),
+    [
+        (
+            "세종대왕이 훈민정음을 반포한 해는 언제인가?",
+            [
+                "세종대왕은 조선의 제4대 왕으로 1418년에 즉위하였다. 세종대왕은 집현전을 설치하여 학자들을 "
+                "모았다. 세종대왕의 업적은 과학과 음악에도 미쳤다. 세종대왕은 1450년에 세상을 떠났다.",
+                "훈민정음은 1446년에 반포되었다. 세종대왕 시대에는 측우기도 만들어졌다.",
+            ],
+            "훈민정음은 1446년에 반포되었다",
+        ),
+        (
+            "이순신 장군이 명량 해전에서 이끈 배는 몇 척인가?",
+            [
+                "이순신 장군은 조선 중기의 무신이다. 이순신 장군은 1545년에 태어났다. 이순신 장군은 임진왜란 때 "
+                "여러 해전에서 승리하였다. 이순신 장군은 거북선을 개량하였다.",
+                "명량 해전에서 조선 수군은 13척의 배로 일본 수군을 물리쳤다. 이 해전은 1597년에 벌어졌다.",
+            ],
+            "13척의 배로",
+        ),
+    ],
+    ids=["sejong", "yi-sun-sin"],
+)
+def test_korean_answers_quote_the_sentence_with_the_questions_rare_words(embedder, question, texts, gold):
+    """MiniLM cannot read Hangul, so its cosine ranks these sentences at random; before the rare-word weight
+    (idf_overlap) both answers were three sentences about the king or the admiral, without the answer."""
+    answer = ExtractiveComposer(embedder).compose(question, _sources(texts))
+    assert gold in answer and "[2]" in answer, answer
+
+
+def test_a_sentence_sharing_only_the_common_words_is_not_quoted(embedder):
+    """ "COVID-19" and "period" are in the decoy too; "median incubation" is what picks the answer."""
+    texts = [
+        "COVID-19 is caused by the coronavirus SARS-CoV-2. COVID-19 spread from Wuhan to many countries in early "
+        "2020. Patients with COVID-19 commonly report fever and cough. The period of COVID-19 hospital stays was "
+        "long for older patients.",
+        "The median incubation period was estimated at 5.1 days. Most patients developed symptoms within 12 days.",
+    ]
+    answer = ExtractiveComposer(embedder).compose("What is the median incubation period of COVID-19?", _sources(texts))
+    assert answer.startswith("The median incubation period was estimated at 5.1 days [2]"), answer
+    assert "hospital stays" not in answer

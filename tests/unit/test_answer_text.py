@@ -4,10 +4,12 @@ list numbers in answers."""
 from __future__ import annotations
 
 from rag.answer.citations import parse_markers
+from rag.answer.extractive import idf_overlap
 from rag.answer.followups import rewrite
 from rag.answer.questions import DATE, DEFINITION, NUMBER, analyse, defines
 from rag.answer.relevance import LOW_NOTE, assess_relevance
 from rag.answer.sentence_text import clean_display, is_sentence, trim_lead_in
+from rag.core.text import content_words
 from rag.core.types import Answer, Relevance
 
 
@@ -122,3 +124,18 @@ def test_list_numbers_are_not_claims():
         "The crew was 3.",
         "They returned.",
     ]
+
+
+def test_rare_question_words_weigh_more_than_common_ones():
+    sentences = [content_words(t) for t in (
+        "The virus spread quickly.", "The virus infects cells.", "The virus incubation lasts five days.",
+        "Nothing here.",
+    )]  # fmt: skip
+    question = content_words("How long is the virus incubation?")
+    shares = idf_overlap(question, sentences)
+    assert shares[3] == 0.0 and all(0.0 <= s <= 1.0 for s in shares)
+    assert shares[2] == max(shares) and shares[0] == shares[1] < shares[2]
+    # "incubation" (one sentence) outweighs "virus" (three): the plain share would call them equal halves.
+    only_rare = idf_overlap(content_words("incubation"), sentences)[2]
+    assert shares[2] - shares[0] > shares[0] and only_rare == 1.0
+    assert idf_overlap(set(), sentences) == [0.0] * 4 and idf_overlap(question, []) == []
