@@ -79,8 +79,7 @@ def main() -> None:
     bench.COUNTER = HFTokenCounter()
     embedder = bench.CachedEmbedder(make_embedder(Settings(_env_file=None)))
     shipped = {"IDF_WEIGHT": extractive.IDF_WEIGHT, "IDF_WEIGHT_CJK": extractive.IDF_WEIGHT_CJK}
-    extractive.IDF_WEIGHT = extractive.IDF_WEIGHT_CJK = 0.0
-    composer = extractive.ExtractiveComposer(embedder)
+    composer = extractive.ExtractiveComposer(embedder, idf_weight=0.0, idf_weight_cjk=0.0)
     sets = {
         "COVID-QA": bench.load_covidqa(bench.DATA / "covidqa" / "200423_covidQA.json"),
         "KorQuAD": bench.load_korquad(bench.DATA / "korquad1" / "KorQuAD_v1.0_dev.json", sample=0),

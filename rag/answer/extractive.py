@@ -151,6 +151,8 @@ class ExtractiveComposer:
         max_sentences: int = 3,
         max_words: int = 90,
         multilingual: Embedder | None = None,
+        idf_weight: float = IDF_WEIGHT,
+        idf_weight_cjk: float = IDF_WEIGHT_CJK,
     ) -> None:
         self.embedder = embedder
         self.multilingual = multilingual  # e5: scores sentences in another language than the question
@@ -159,6 +161,8 @@ class ExtractiveComposer:
         self.relative = relative
         self.max_sentences = max_sentences
         self.max_words = max_words
+        self.idf_weight = idf_weight
+        self.idf_weight_cjk = idf_weight_cjk
 
     def scores(self, question: str, cands: Sequence[Candidate]) -> tuple[list[float], list[float]]:
         """(plain support score, score adjusted for the question's shape) of every candidate."""
@@ -177,7 +181,7 @@ class ExtractiveComposer:
             in_context = support_score(float(cosine[len(texts) + k]), overlap(words, content_words(window)))
             plain[i] = (plain[i] + in_context) / 2
         shape = analyse(question)
-        weight = IDF_WEIGHT_CJK if language_name(question) in CJK_LANGUAGES else IDF_WEIGHT
+        weight = self.idf_weight_cjk if language_name(question) in CJK_LANGUAGES else self.idf_weight
         rare = idf_overlap(words, sentence_words)
         adjusted = [p + weight * r + self._shape_bonus(c, shape) for p, r, c in zip(plain, rare, cands, strict=True)]
         return plain, adjusted
