@@ -5,6 +5,8 @@ with their own stored vector (chroma-core/chroma#7758: after deletes and upserts
 Nothing raises; answers just never cite those passages. docqa met it after kill -9 and recovery (38
 sentence chunks re-added by the rerun). A self-query is the only way to see it, and since Chroma still
 holds the vectors, texts and metadata, a fresh HNSW graph built from them fixes it without re-embedding.
+A write that leaves only a few chunks unreachable does not rebuild: they go on the collection's orphan list,
+which every query searches exactly (chroma_orphans.py); only a list past its limit means a rebuild.
 
 Repair is a copy, not an in-place rewrite: deleting and re-adding ids in the same index is the pattern
 that breaks it. Chroma has no transactions, so the swap is a small protocol with a marker in the registry
@@ -23,7 +25,7 @@ from __future__ import annotations
 
 import random
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -54,6 +56,7 @@ class ReachabilityReport:
     checked: int  # records self-queried (all of them, or a sample)
     unreachable: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    orphans: list[str] = field(default_factory=list)  # checked ids HNSW misses, found by exact search
 
     @property
     def ok(self) -> bool:
@@ -146,7 +149,7 @@ class ReachabilityMixin:
     """check_reachability / repair / the repair half of recover(), for ChunkStore (rag/backends/chroma_store.py).
 
     Relies on the store's `_client`, `_lock`, `_collections` cache, `collection()`, `collection_name()`,
-    `_open_collection()`, `_registry()` and `_bump_generation()`.
+    `_open_collection()`, `_registry()`, `_bump_generation()` and its orphan list (chroma_orphans.py).
     """
 
     _client: Any
@@ -171,16 +174,25 @@ class ReachabilityMixin:
         ids = all_ids(col)
         chosen = ids if sample is None or sample >= len(ids) else random.Random(seed).sample(ids, sample)
         bad = unreachable_ids(col, chosen, k) if chosen else []
+        adopted = set(self.orphan_ids(kind)) if bad else set()
         return ReachabilityReport(
-            kind, self.collection_name(kind), len(ids), len(chosen), sorted(bad), time.perf_counter() - t0
+            kind,
+            self.collection_name(kind),
+            len(ids),
+            len(chosen),
+            sorted(set(bad) - adopted),
+            time.perf_counter() - t0,
+            sorted(set(bad) & adopted),
         )
 
     def verify_written(self, kind: str, ids: list[str], vectors: np.ndarray) -> bool:
-        """After a write: are these chunks reachable, and a run of PROBE older ones? If not, rebuild the
-        collection. True when it was rebuilt.
+        """After a write: are these chunks reachable, and a run of PROBE older ones? Those that are not go
+        on the orphan list (chroma_orphans.py), or, past its limit, the collection is rebuilt. True when it
+        was rebuilt.
 
-        The older run is there because #7758 also strands records that were not touched: other records'
-        deletes and upserts rewire the graph around them. Each write probes a different random run.
+        The older run is there because a write also strands records it did not touch: HNSW prunes their
+        incoming links as new nodes arrive, and #7758's deletes and upserts rewire the graph around them.
+        Each write probes a different random run.
         """
         col = self.collection(kind)
         lost = unreachable_ids(col, ids, CHECK_K, vectors) if ids else []
@@ -189,7 +201,8 @@ class ReachabilityMixin:
             run = col.get(limit=PROBE, offset=random.randrange(max(1, others - PROBE + 1)), include=[])["ids"]
             written = set(ids)
             lost = unreachable_ids(col, [i for i in run if i not in written], CHECK_K)
-        if not lost:
+            lost = sorted(set(lost) - set(self.orphan_ids(kind))) if lost else []
+        if not lost or self.adopt_orphans(kind, lost):
             return False
         self.repair(kind, lost=lost)
         return True
@@ -213,6 +226,8 @@ class ReachabilityMixin:
             if rebuilt:
                 self._rebuild(kind)
             after = self.check_reachability(kind, None) if rebuilt else before
+            if after.unreachable and self.adopt_orphans(kind, after.unreachable):  # the new graph's own
+                after = replace(after, unreachable=[], orphans=sorted({*after.orphans, *after.unreachable}))
         return RepairReport(
             kind,
             self.collection_name(kind),
@@ -252,6 +267,7 @@ class ReachabilityMixin:
                     raise
                 self._client.delete_collection(name)
                 copy.modify(name=name)
+        self.clear_orphans(kind)  # a new graph: the old one's orphans may be reachable now
         self._registry().delete(ids=[f"repair:{kind}"])
         self._bump_generation()
 

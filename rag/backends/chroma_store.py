@@ -35,6 +35,7 @@ import numpy as np
 
 from rag.backends.chroma_health import REBUILD_SUFFIX, ReachabilityMixin
 from rag.backends.chroma_multilingual import MultilingualMixin
+from rag.backends.chroma_orphans import OrphanMixin, merge_orphans
 from rag.backends.chroma_records import check_fingerprint, chunk_from_record, chunk_to_metadata, collection_fingerprint
 from rag.backends.e5_embedder import E5_DIMENSION, E5_NAME
 from rag.core.text import text_key
@@ -45,7 +46,7 @@ _HNSW = {"hnsw": {"space": "cosine", "ef_search": 200, "ef_construction": 200}}
 DOCUMENTS_MEMO_S = 5.0  # list_documents() re-reads the registry at least this often
 
 
-class ChunkStore(ReachabilityMixin, MultilingualMixin):
+class ChunkStore(ReachabilityMixin, OrphanMixin, MultilingualMixin):
     """Chroma-backed storage for documents and their chunks, one collection per strategy (and its e5
     side collection, rag/backends/chroma_multilingual.py)."""
 
@@ -67,6 +68,7 @@ class ChunkStore(ReachabilityMixin, MultilingualMixin):
         self._collections: dict[str, Any] = {}
         self._lock = threading.RLock()
         self._documents: tuple[tuple, list[DocumentRecord]] | None = None  # (generation stamp, records)
+        self._orphan_memo: dict = {}  # chroma_orphans.py: chunks searched exactly, per collection
         self.verify_writes = True  # self-query what replace_document wrote (chroma_health.py)
         self.multilingual = multilingual  # the e5 embedder of the side collections (None: mode off)
         self.multilingual_mode = multilingual_mode
@@ -115,6 +117,7 @@ class ChunkStore(ReachabilityMixin, MultilingualMixin):
             self._documents = None
             for kind in kinds:
                 self._collections.pop(kind, None)
+                self.clear_orphans(kind)
                 for name in (self.collection_name(kind), self.collection_name(kind) + REBUILD_SUFFIX):
                     with contextlib.suppress(Exception):  # an absent collection is fine
                         self._client.delete_collection(name)
@@ -259,6 +262,7 @@ class ChunkStore(ReachabilityMixin, MultilingualMixin):
         kinds = [*self.searchable_kinds(), PARENTS]
         for kind in kinds:
             self.collection(kind).delete(where={"doc_id": doc_id})
+        self._forget_orphans()
 
     def recover(self) -> int:
         """Finish or roll back documents whose ingest was interrupted; returns how many were repaired.
@@ -352,9 +356,11 @@ class ChunkStore(ReachabilityMixin, MultilingualMixin):
 
     def _nearest(self, strategy: str, vector: np.ndarray, k: int, doc_ids: Sequence[str] | None, include: list):
         where = {"doc_id": {"$in": list(doc_ids)}} if doc_ids else None
-        return self.collection(strategy).query(
+        res = self.collection(strategy).query(
             query_embeddings=[np.asarray(vector, dtype=np.float32)], n_results=k, where=where, include=include
         )
+        orphans = self._orphans(strategy)
+        return res if orphans is None else merge_orphans(res, orphans, vector, k, doc_ids, include)
 
     def iter_chunks(self, kind: str, page: int = 2000) -> Iterator[Chunk]:
         """Every chunk of a collection, paged (for rebuilding derived indexes)."""
