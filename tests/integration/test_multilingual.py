@@ -60,6 +60,19 @@ def test_auto_embeds_only_cjk_chunks_and_routes_only_cjk_questions(library) -> N
     assert english.hits[0].chunk.source == ENGLISH.name
 
 
+def test_a_first_ingest_into_an_empty_library_needs_no_backfill(make_app, monkeypatch) -> None:
+    qa = make_app(ingest_strategies=PC, cache_enabled=False, multilingual="auto")  # `docqa ingest`: no open()
+    assert qa.store.multilingual_coverage() == "off"  # nothing recorded yet
+    asked, needs = [], type(qa.store).needs_backfill
+    monkeypatch.setattr(type(qa.store), "needs_backfill", lambda self: asked.append(needs(self)) or asked[-1])
+    reports = qa.library.add_paths([ENGLISH, KOREAN])
+    assert asked == [False]  # add_paths' closing backfill had nothing to read back
+    assert [r.status for r in reports] == ["ingested", "ingested"]
+    assert qa.store.multilingual_coverage() == "auto" and not qa.store.needs_backfill()
+    ko = qa.library.require(KOREAN.name)
+    assert _ids(qa.store, SIDE, ko.doc_id) == _ids(qa.store, PC, ko.doc_id, "auto") != set()
+
+
 def test_remove_and_reingest_keep_the_side_collection_in_step(library, tmp_path) -> None:
     qa = library(multilingual="auto")
     doc = tmp_path / "hangul.txt"
