@@ -192,6 +192,7 @@ def index_check(
     lines = [
         f"{r.kind}: {'all' if r.full else 'a sample of'} {r.checked} of {r.total} chunks checked, "
         + ("all reachable" if r.ok else f"[red]{len(r.unreachable)} unreachable[/]: {ids(r.unreachable)}")
+        + (f", {len(r.orphans)} of them through the exact-search list" if r.orphans else "")
         + f" ({r.seconds:.1f} s)"
         for r in reports
     ]
