@@ -115,9 +115,11 @@ class ChunkStore(ReachabilityMixin, OrphanMixin, MultilingualMixin):
         """Delete collections outright (re-index after a fingerprint change)."""
         with self._lock:
             self._documents = None
+            if REGISTRY not in kinds:  # (dropping the registry drops the orphan lists with it)
+                for kind in set(kinds) & set(self.searchable_kinds()):
+                    self.clear_orphans(kind)
             for kind in kinds:
                 self._collections.pop(kind, None)
-                self.clear_orphans(kind)
                 for name in (self.collection_name(kind), self.collection_name(kind) + REBUILD_SUFFIX):
                     with contextlib.suppress(Exception):  # an absent collection is fine
                         self._client.delete_collection(name)

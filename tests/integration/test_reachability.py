@@ -161,6 +161,8 @@ def test_a_write_that_lands_a_few_unreachable_chunks_keeps_them_findable_without
     repaired = reopened.repair("sentence")
     assert repaired.rebuilt and repaired.ok and reopened.check_reachability("sentence", None).ok
     assert set(reopened.orphan_ids("sentence")) == set(reopened.check_reachability("sentence", None).orphans)
+    reopened.drop(["sentence"])  # a dropped collection takes its list with it
+    assert reopened.orphan_ids("sentence") == []
     reopened.close()
 
 
